@@ -1,0 +1,226 @@
+"""The `fangkong` command. Each command is one unit of work against the configured database
+(FANGKONG_DATABASE_URL, default sqlite:///fangkong.db); a new database gets its schema first."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from fangkong.core import migrate
+from fangkong.core.config import get_settings
+from fangkong.core.db import make_engine
+from fangkong.core.errors import DomainError
+from fangkong.core.importing import ImportReport, open_csv, read_csv
+from fangkong.core.runtime import Runtime, get_runtime
+
+app = typer.Typer(
+    name="fangkong",
+    help="fangkong (防控): a city's epidemic prevention and control platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import CSV files (UTF-8; re-running a file changes nothing).", no_args_is_help=True)
+person_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(person_app, name="person")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Domain errors become a one-line message and a non-zero exit, not a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        raise fail(exc.message, 1 if exc.status_code == 404 else 2) from None
+
+
+def runtime() -> Runtime:
+    with domain_errors():
+        return get_runtime()
+
+
+@contextmanager
+def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the bytes of a file, shown only on a terminal."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(label, total=path.stat().st_size)
+    with progress:
+        yield lambda n: progress.advance(task, n)
+
+
+def print_report(report: ImportReport) -> None:
+    for error in report.errors:
+        out.print(str(error), markup=False)
+    if report.unchanged:
+        out.print(f"unchanged {report.unchanged}")
+    out.print(report.summary())
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (and pages) with uvicorn."""
+    import uvicorn
+
+    from fangkong.app import create_app
+
+    rt = runtime()
+    out.print(f"fangkong serving on http://{host}:{port}  (API docs at /api/docs)")
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the schema, or bring it to the newest revision."""
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url())
+    ran = migrate.upgrade(engine)
+    out.print(f"database at revision {migrate.head_revision()}" + ("" if ran else " (already up to date)"))
+
+
+@import_app.command("regions")
+def import_regions_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV with code,name,level,parent_code")],
+) -> None:
+    """Import the region tree (city → district → street → community → grid), upserting by code."""
+    from fangkong.regions.service import REGION_COLUMNS, import_regions
+
+    rt = runtime()
+    with (
+        domain_errors(),
+        open_csv(file) as fh,
+        rt.database.unit_of_work() as db,
+        file_progress(file, "regions") as advance,
+    ):
+        rows = read_csv(fh, required=REGION_COLUMNS, on_progress=advance, where=str(file))
+        report = import_regions(db, rows=rows)
+    print_report(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+@import_app.command("people")
+def import_people_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with ref,name,id_number,phone,region_code,household_ref,address[,id_type]"),
+    ],
+) -> None:
+    """Import residents, upserting by ref. ID numbers and phones are stored encrypted."""
+    from fangkong.people.service import PEOPLE_COLUMNS, PEOPLE_OPTIONAL_COLUMNS, import_people
+
+    rt = runtime()
+    with (
+        domain_errors(),
+        open_csv(file) as fh,
+        rt.database.unit_of_work() as db,
+        file_progress(file, "people") as advance,
+    ):
+        rows = read_csv(
+            fh,
+            required=PEOPLE_COLUMNS,
+            optional=PEOPLE_OPTIONAL_COLUMNS,
+            on_progress=advance,
+            where=str(file),
+        )
+        report = import_people(db, keys=rt.keys, rows=rows, batch_size=rt.settings.import_batch_size)
+    print_report(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+@person_app.command("show")
+def person_show(
+    ref: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show a person, with the ID number and phone masked."""
+    from fangkong.people.service import read_person
+
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        person = read_person(db, keys=rt.keys, ref=ref)
+    if as_json:
+        out.print(person.model_dump_json(indent=2), markup=False)
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in person.model_dump(mode="json").items():
+        if isinstance(value, dict):
+            value = f"{value['name']} ({value['code']}, {value['level']})"
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(help="How many residents to generate.", min=0)] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 2020,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already holds people.")
+    ] = False,
+) -> None:
+    """Fill the database with a synthetic city modelled on Yingkou (营口, 210800)."""
+    from fangkong.demo import database_is_empty, fill_demo_city
+
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        if if_empty and not database_is_empty(db):
+            out.print("the database already holds people; demo city not generated")
+            return
+        progress = Progress(
+            TextColumn("demo city"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} people"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("people", total=people)
+            summary = fill_demo_city(
+                db, keys=rt.keys, people=people, seed=seed, on_people=lambda n: progress.advance(task, n)
+            )
+    out.print(summary)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # nothing was committed: the unit of work rolled back
+        err.print("interrupted; nothing from this command was saved")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks: configuration, database, clock, errors, identity numbers, crypto."""

@@ -1,0 +1,58 @@
+"""Configuration from environment variables (prefix FANGKONG_)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from fangkong.core.crypto import generate_secret
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FANGKONG_", extra="ignore")
+
+    database_url: str = "sqlite:///fangkong.db"
+    # When unset, a key is generated on first use and kept in a file beside the database (see secret_file).
+    secret_key: SecretStr | None = None
+    secret_file: Path | None = None
+    import_batch_size: int = 5000
+
+    def sqlalchemy_url(self) -> str:
+        """The URL as SQLAlchemy wants it: a plain postgresql:// URL means psycopg 3."""
+        url = make_url(self.database_url)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+
+    def default_secret_file(self) -> Path:
+        if self.secret_file is not None:
+            return self.secret_file
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(f"{url.database}.secret")
+        return Path("fangkong.secret")
+
+    def resolve_secret(self) -> str:
+        """The master secret: from the environment, else from the key file, else a new key saved there."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.default_secret_file()
+        if path.exists():
+            return path.read_text(encoding="ascii").strip()
+        secret = generate_secret()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created readable by the owner only, atomically, so a half-written key never exists.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secret + "\n")
+        return secret
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

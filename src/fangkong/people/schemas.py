@@ -1,0 +1,51 @@
+"""API and CLI shapes of a person. The default view is masked; clear values need an audited, scoped read."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from fangkong.core.ids import IdType, Sex, mask_id_number, mask_phone
+from fangkong.people.models import Person
+from fangkong.regions.models import RegionLevel
+
+
+class RegionRef(BaseModel):
+    code: str
+    name: str
+    level: RegionLevel
+
+
+class PersonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ref: str
+    name: str
+    id_type: IdType
+    id_number: str  # masked: 210802********123X
+    phone: str | None  # masked: 138****5678
+    sex: Sex | None
+    region: RegionRef
+    household_ref: str | None
+    address: str
+
+    @classmethod
+    def masked(
+        cls,
+        person: Person,
+        *,
+        id_number: str,
+        phone: str | None,
+        region: RegionRef,
+        household_ref: str | None,
+    ) -> PersonRead:
+        return cls(
+            ref=person.ref,
+            name=person.name,
+            id_type=person.id_type,
+            id_number=mask_id_number(id_number),
+            phone=mask_phone(phone) if phone else None,
+            sex=person.sex,
+            region=region,
+            household_ref=household_ref,
+            address=person.address,
+        )

@@ -1,0 +1,96 @@
+"""The resident registry: lookups (by ref, by ID number, by phone), masked views, and the batched CSV import."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.core.crypto import Keyring
+from fangkong.core.errors import Invalid, NotFound
+from fangkong.core.ids import InvalidIdentity, normalize_phone
+from fangkong.core.importing import CsvRow, ImportReport, RowError
+from fangkong.people.importer import PeopleImporter
+from fangkong.people.models import Person
+from fangkong.people.pii import id_lookup_hash, phone_lookup_hash, reveal_id_number, reveal_phone
+from fangkong.people.schemas import PersonRead, RegionRef
+from fangkong.regions.models import Household, Region
+
+
+def get_person(db: Session, *, ref: str) -> Person:
+    person = db.execute(select(Person).where(Person.ref == ref)).scalar_one_or_none()
+    if person is None:
+        raise NotFound(f"no person with ref {ref}")
+    return person
+
+
+def find_by_id_number(db: Session, *, keys: Keyring, number: str) -> Person | None:
+    """Exact lookup by ID number of any document type (the keyed hash is the index; nothing is decrypted)."""
+    normalized = re.sub(r"[\s-]", "", number).upper()
+    stmt = select(Person).where(Person.id_hash == id_lookup_hash(keys, normalized))
+    return db.execute(stmt).scalars().first()
+
+
+def find_by_phone(db: Session, *, keys: Keyring, phone: str) -> Sequence[Person]:
+    try:
+        normalized = normalize_phone(phone)
+    except InvalidIdentity as exc:
+        raise Invalid(str(exc)) from None
+    stmt = select(Person).where(Person.phone_hash == phone_lookup_hash(keys, normalized)).order_by(Person.ref)
+    return db.execute(stmt).scalars().all()
+
+
+def read_person(db: Session, *, keys: Keyring, ref: str) -> PersonRead:
+    """The masked view of a person: what screens, the API and `fangkong person show` print by default."""
+    row = db.execute(
+        select(Person, Region, Household.ref)
+        .join(Region, Person.region_id == Region.id)
+        .outerjoin(Household, Person.household_id == Household.id)
+        .where(Person.ref == ref)
+    ).first()
+    if row is None:
+        raise NotFound(f"no person with ref {ref}")
+    person, region, household_ref = row
+    return PersonRead.masked(
+        person,
+        id_number=reveal_id_number(person, keys=keys),
+        phone=reveal_phone(person, keys=keys),
+        region=RegionRef(code=region.code, name=region.name, level=region.level),
+        household_ref=household_ref,
+    )
+
+
+# --- import ------------------------------------------------------------------------------------------------
+
+PEOPLE_COLUMNS = ("ref", "name", "id_number", "phone", "region_code", "household_ref", "address")
+PEOPLE_OPTIONAL_COLUMNS = ("id_type",)
+
+
+def import_people(
+    db: Session,
+    *,
+    keys: Keyring,
+    rows: Iterable[CsvRow | RowError],
+    batch_size: int = 5000,
+    on_batch: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Upsert people by ref, in batches. Bad rows are reported and skipped; the rest are stored."""
+    importer = PeopleImporter(db, keys=keys)
+    for batch in _batched(rows, batch_size):
+        importer.import_batch(batch)
+        if on_batch:
+            on_batch(len(batch))
+    return importer.finish()
+
+
+def _batched(rows: Iterable[CsvRow | RowError], size: int) -> Iterator[list[CsvRow | RowError]]:
+    batch: list[CsvRow | RowError] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,1 @@
+"""The region tree (city → district → street → community → grid) and households."""
