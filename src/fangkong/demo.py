@@ -20,8 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core.crypto import Keyring
+from fangkong.core.errors import Conflict
 from fangkong.core.ids import make_resident_id
 from fangkong.core.importing import CsvRow
+from fangkong.core.models import SystemSetting
 from fangkong.people.models import Person
 from fangkong.people.service import import_people
 from fangkong.regions.service import import_regions
@@ -176,8 +178,27 @@ def generate_people(count: int, seed: int, *, today: dt.date) -> Iterator[dict[s
             }
 
 
+DEMO_SEED_KEY = "demo_seed"
+
+
 def database_is_empty(db: Session) -> bool:
     return db.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+
+def _claim_for_demo(db: Session, seed: int) -> None:
+    """A database holds one demo city: re-running the same seed is an idempotent upsert, but another seed (or
+    real imported people) would be overwritten ref by ref, so that is refused."""
+    setting = db.get(SystemSetting, DEMO_SEED_KEY)
+    if setting is not None and setting.value != str(seed):
+        raise Conflict(
+            f"this database holds the demo city of seed {setting.value}; "
+            f"use another database (FANGKONG_DATABASE_URL) for seed {seed}"
+        )
+    if setting is None:
+        if not database_is_empty(db):
+            raise Conflict("this database already holds people; the demo city goes into an empty database")
+        db.add(SystemSetting(key=DEMO_SEED_KEY, value=str(seed)))
+        db.flush()
 
 
 def fill_demo_city(
@@ -190,6 +211,7 @@ def fill_demo_city(
     today: dt.date | None = None,
 ) -> str:
     """Write the demo city through the importers and return a one-line summary."""
+    _claim_for_demo(db, seed)
     specs = city_regions(seed)
     region_report = import_regions(db, rows=_region_rows(specs))
     if region_report.errors:  # a bug in the generator, not bad user input

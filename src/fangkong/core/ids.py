@@ -39,7 +39,8 @@ _PROVINCES = frozenset(
     | {"41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"}
     | {"71", "81", "82", "83"}
 )
-_EARLIEST_BIRTH = dt.date(1900, 1, 1)
+# The standard's own worked example (440524188001010014) was born in 1880.
+_EARLIEST_BIRTH = dt.date(1880, 1, 1)
 _DOCUMENT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 
 

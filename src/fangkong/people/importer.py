@@ -100,10 +100,11 @@ class PeopleImporter:
             else:
                 rows.append(parsed)
         rows = self._resolve_regions(rows)
-        existing = self._existing_by_ref(rows)
+        rows = self._check_households(rows)
+        # Last check before writing, so that only rows that will be stored claim their ID number.
         rows = self._check_id_numbers(rows)
-        rows = self._resolve_households(rows)
-        self._write(rows, existing)
+        self._create_households(rows)
+        self._write(rows, self._existing_by_ref(rows))
 
     # -- validation of one row (pure) --
 
@@ -225,52 +226,47 @@ class PeopleImporter:
             kept.append(r)
         return kept
 
-    def _resolve_households(self, rows: list[_Row]) -> list[_Row]:
+    def _check_households(self, rows: list[_Row]) -> list[_Row]:
+        """A household lives in one region: members registered elsewhere are refused."""
         refs = sorted({r.household_ref for r in rows if r.household_ref} - self._households.keys())
         for batch in chunks(refs, _QUERY_CHUNK):
             stmt = select(Household.ref, Household.id, Household.region_id).where(Household.ref.in_(batch))
             for ref, household_id, region_id in self.db.execute(stmt):
                 self._households[ref] = (household_id, region_id)
-        new: dict[str, _Row] = {}
+        first_seen: dict[str, int] = {}  # new household ref -> region of its first member in this batch
         kept = []
         for r in rows:
-            if r.household_ref is None:
-                kept.append(r)
-                continue
-            known = self._households.get(r.household_ref)
-            founder = new.get(r.household_ref)
-            home_region: int | None = known[1] if known else (founder.region_id if founder else None)
-            if home_region is not None and home_region != r.region_id:
-                self.report.reject(
-                    r.line,
-                    f"household {r.household_ref} is registered in another region than {r.region_code}",
-                )
-                continue
-            if known is None and r.household_ref not in new:
-                new[r.household_ref] = r  # the first member's region and address define a new household
+            if r.household_ref is not None:
+                known = self._households.get(r.household_ref)
+                home = known[1] if known else first_seen.setdefault(r.household_ref, r.region_id)
+                if home != r.region_id:
+                    self.report.reject(
+                        r.line, f"household {r.household_ref} is registered in another region than {r.region_code}"
+                    )
+                    continue
             kept.append(r)
-        for founders in chunks(list(new.values()), _QUERY_CHUNK):
-            self.db.execute(
-                insert(Household),
-                [
-                    {
-                        "ref": r.household_ref,
-                        "region_id": r.region_id,
-                        "address": r.address,
-                        "created_at": self.now,
-                    }
-                    for r in founders
-                ],
-            )
+        return kept
+
+    def _create_households(self, rows: list[_Row]) -> None:
+        """New households take the region and address of their first member in the file."""
+        founders: dict[str, _Row] = {}
+        for r in rows:
+            if r.household_ref and r.household_ref not in self._households:
+                founders.setdefault(r.household_ref, r)
+        for batch in chunks(list(founders.values()), _QUERY_CHUNK):
+            values = [
+                {"ref": r.household_ref, "region_id": r.region_id, "address": r.address, "created_at": self.now}
+                for r in batch
+            ]
+            self.db.execute(insert(Household), values)
             stmt = select(Household.ref, Household.id, Household.region_id).where(
-                Household.ref.in_([r.household_ref for r in founders])
+                Household.ref.in_([r.household_ref for r in batch])
             )
             for ref, household_id, region_id in self.db.execute(stmt):
                 self._households[ref] = (household_id, region_id)
-        for r in kept:
+        for r in rows:
             if r.household_ref:
                 r.household_id = self._households[r.household_ref][0]
-        return kept
 
     # -- writes: one executemany for the new rows, one for the changed ones --
 
