@@ -23,9 +23,12 @@ def test_good_rows_are_imported_with_households(db: Session, keys: Keyring) -> N
     wang, li = get_person(db, ref="wang-fang"), get_person(db, ref="li-qiang")
     assert wang.household_id == li.household_id is not None
     household = db.get(Household, wang.household_id)
-    assert household is not None and household.ref == "H1"
-    assert li.phone_enc is None and li.phone_hash is None
-    assert wang.birth_date is not None and wang.birth_date.isoformat() == "1990-03-07"
+    assert household is not None
+    assert household.ref == "H1"
+    assert li.phone_enc is None
+    assert li.phone_hash is None
+    assert wang.birth_date is not None
+    assert wang.birth_date.isoformat() == "1990-03-07"
 
 
 def test_id_numbers_and_phones_are_stored_only_encrypted(db: Session, keys: Keyring) -> None:
@@ -44,7 +47,8 @@ def test_people_are_found_by_id_number_and_phone(db: Session, keys: Keyring) -> 
     load_regions(db)
     load_people(db, keys, GOOD)
     found = find_by_id_number(db, keys=keys, number=WANG_FANG_ID.lower())
-    assert found is not None and found.ref == "wang-fang"
+    assert found is not None
+    assert found.ref == "wang-fang"
     assert find_by_id_number(db, keys=keys, number="11010519491231002X") is None
     assert [p.ref for p in find_by_phone(db, keys=keys, phone="+86 138 1234 5678")] == ["wang-fang"]
 
