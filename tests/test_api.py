@@ -1,0 +1,54 @@
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fangkong.app import create_app
+from fangkong.core.runtime import Runtime
+
+from .helpers import load_regions
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as c:
+        yield c
+
+
+def test_health_answers_ok(client: TestClient) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    assert client.get("/api/docs").status_code == 200
+    assert "/api/health" in client.get("/api/openapi.json").json()["paths"]
+
+
+def test_a_region_comes_with_its_ancestors_and_children(client: TestClient, runtime: Runtime) -> None:
+    with runtime.database.unit_of_work() as db:
+        load_regions(db)
+    body = client.get("/api/regions/210802001").json()
+    assert body["name"] == "建设街道"
+    assert [a["code"] for a in body["ancestors"]] == ["210800", "210802"]
+    assert [c["code"] for c in body["children"]] == ["210802001001"]
+    grids = client.get("/api/regions/210802/subtree", params={"level": "grid"}).json()
+    assert [g["code"] for g in grids] == ["210802001001001", "210802001001002"]
+    assert [r["code"] for r in client.get("/api/regions").json()] == ["210800"]
+
+
+def test_domain_errors_are_rendered_with_their_status(client: TestClient) -> None:
+    response = client.get("/api/regions/999999")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "region 999999 does not exist"}}
+
+
+def test_bad_parameters_and_unknown_routes_use_the_same_error_shape(client: TestClient) -> None:
+    bad = client.get("/api/regions/210802/subtree", params={"level": "county"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid"
+    assert "level" in bad.json()["error"]["message"]
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"code": "not_found", "message": "Not Found"}}

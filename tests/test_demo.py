@@ -1,0 +1,63 @@
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fangkong.core.crypto import Keyring
+from fangkong.core.ids import parse_resident_id
+from fangkong.demo import DISTRICTS, city_regions, fill_demo_city, generate_people
+from fangkong.people.models import Person
+from fangkong.regions.models import Household, Region
+from fangkong.regions.service import get_region
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def test_the_same_seed_gives_the_same_city() -> None:
+    assert city_regions(7) == city_regions(7)
+    assert list(generate_people(300, 7, today=TODAY)) == list(generate_people(300, 7, today=TODAY))
+
+
+def test_another_seed_gives_another_city() -> None:
+    assert list(generate_people(50, 7, today=TODAY)) != list(generate_people(50, 8, today=TODAY))
+
+
+def test_the_city_has_yingkous_real_districts() -> None:
+    regions = city_regions(1)
+    districts = {r.code: r.name for r in regions if r.level == "district"}
+    assert districts == {
+        "210802": "站前区",
+        "210803": "西市区",
+        "210804": "鲅鱼圈区",
+        "210811": "老边区",
+        "210881": "盖州市",
+        "210882": "大石桥市",
+    }
+    assert {r.level for r in regions} == {"city", "district", "street", "community", "grid"}
+
+
+def test_generated_people_are_valid_and_distinct() -> None:
+    people = list(generate_people(2000, 11, today=TODAY))
+    assert len({p["ref"] for p in people}) == 2000
+    assert len({p["id_number"] for p in people}) == 2000
+    for p in people:
+        parsed = parse_resident_id(p["id_number"], today=TODAY)
+        assert 0 <= (TODAY - parsed.birth_date).days // 365 <= 115
+        assert 2 <= len(p["name"]) <= 4
+    households = {p["household_ref"] for p in people}
+    assert 400 < len(households) < 1500  # households of 1 to 5
+    # People are spread over every district, roughly by population.
+    by_district = {code: 0 for code, *_ in DISTRICTS}
+    for p in people:
+        by_district[p["region_code"][:6]] += 1
+    assert all(count > 50 for count in by_district.values())
+
+
+def test_filling_the_demo_city_goes_through_the_importers(db: Session, keys: Keyring) -> None:
+    summary = fill_demo_city(db, keys=keys, people=120, seed=5, today=TODAY)
+    assert "people imported 120" in summary
+    assert db.execute(select(func.count()).select_from(Person)).scalar_one() == 120
+    assert db.execute(select(func.count()).select_from(Household)).scalar_one() > 20
+    assert get_region(db, code="210800").name == "营口市"
+    regions = db.execute(select(func.count()).select_from(Region)).scalar_one()
+    assert regions == len(city_regions(5))
