@@ -7,11 +7,11 @@ back otherwise; services only flush. The same code runs on SQLite (WAL) and Post
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +67,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # a power cut as well as a crash.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
+    # 64 MiB page cache (the default is 2 MiB): the keyed-hash indexes receive keys in random order, and
+    # bulk imports slow down fivefold when their pages keep falling out of the cache.
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
@@ -104,6 +108,33 @@ class Database:
             raise
         finally:
             session.close()
+
+
+def driver_value(column: Column[Any], value: Any, dialect: Dialect) -> Any:
+    """`value` as the database driver wants it for `column` (e.g. a UTC datetime for SQLite). Compute it once
+    per batch for values that repeat, such as the batch's timestamp."""
+    processor = column.type.bind_processor(dialect)
+    return processor(value) if processor else value
+
+
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT many rows through the driver's executemany, skipping SQLAlchemy's per-value processing.
+
+    For the hot import paths only (a million rows a minute). Every value must already be driver-ready:
+    str, int, bytes, None, date, or the output of `driver_value`; enums as their `.value`.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    # Identifiers come from our own table metadata, quoted; values travel as bound parameters.
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    connection.exec_driver_sql(sql, list(rows))
 
 
 def enum_type(enum_cls: type[Any], length: int = 32) -> Any:

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import re
 from dataclasses import dataclass
+from operator import mul
 
 
 class IdType(enum.StrEnum):
@@ -48,8 +49,8 @@ def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
     if len(first17) != 17 or not first17.isdigit():
         raise InvalidIdentity("the first 17 characters of a resident ID number must be digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    # map/mul rather than a generator: this runs once per row of million-row imports.
+    return _CHECK_CHARS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,8 @@ def normalize_phone(raw: str) -> str:
 
     Spaces and a +86/0086 prefix are removed; landlines keep their hyphen after the area code.
     """
+    if len(raw) == 11 and raw.isdigit() and raw[0] == "1" and raw[1] in "3456789":
+        return raw  # the common case, without regular expressions
     phone = re.sub(r"[\s()]", "", raw)
     for prefix in ("+86", "0086"):
         if phone.startswith(prefix):

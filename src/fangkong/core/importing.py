@@ -51,10 +51,15 @@ class CsvRow:
 
 
 def _counting(inner: IO[str], on_progress: Callable[[int], None]) -> Iterator[str]:
-    """The lines of a text file, reporting the bytes consumed, for progress bars on large files."""
-    for line in inner:
-        on_progress(len(line.encode("utf-8")))
+    """The lines of a text file, reporting the bytes consumed every thousand lines, for progress bars."""
+    pending = 0
+    for n, line in enumerate(inner, start=1):
+        pending += len(line.encode("utf-8"))
+        if n % 1000 == 0:
+            on_progress(pending)
+            pending = 0
         yield line
+    on_progress(pending)
 
 
 def read_csv(

@@ -1,56 +1,38 @@
-"""The people import, batch by batch: validate rows, resolve regions and households, upsert by ref.
+"""The database half of the people import: resolve regions and households, upsert by ref, batch by batch.
 
-A million rows must go in well under a minute on SQLite, so each batch costs a handful of queries (regions,
-existing refs, ID-number hashes, households) and two executemany statements, never a query per row.
-Unchanged rows are not rewritten: comparing keyed hashes tells whether an ID number or phone changed without
-decrypting anything.
+A million rows must go in well under a minute on SQLite, so a batch costs a handful of queries and two
+executemany statements, never a query per row:
+- rows are inserted optimistically inside a SAVEPOINT; the unique index on the ID-number hash refuses a number
+  that another person already holds, and only then is the batch redone with an explicit check that names the
+  holder (so the common case pays no lookup of ID numbers at all);
+- unchanged rows are not rewritten: comparing keyed hashes tells whether an ID number or phone changed without
+  decrypting anything, and the old ciphertext is kept.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.crypto import Keyring
-from fangkong.core.ids import (
-    IdType,
-    InvalidIdentity,
-    Sex,
-    normalize_document,
-    normalize_phone,
-    parse_resident_id,
-)
-from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
-from fangkong.people import pii
+from fangkong.core.db import bulk_insert, driver_value
+from fangkong.core.ids import IdType
+from fangkong.core.importing import ImportReport, RowError, chunks
 from fangkong.people.models import Person
+from fangkong.people.prepare import Outcome, PreparedRow, Rejected
 from fangkong.regions.models import RESIDENCE_LEVELS, Household, Region, RegionLevel
 
-_ID_TYPES = ", ".join(t.value for t in IdType)
 _QUERY_CHUNK = 2000  # stays far below SQLite's and PostgreSQL's bound-parameter limits
-
-
-@dataclass(slots=True)
-class _Row:
-    line: int
-    ref: str
-    name: str
-    id_type: IdType
-    id_number: str
-    id_hash: bytes
-    birth_date: dt.date | None
-    sex: Sex | None
-    phone: str | None
-    phone_hash: bytes | None
-    region_code: str
-    household_ref: str | None
-    address: str
-    region_id: int = 0
-    household_id: int | None = None
+_PERSON = cast(Table, Person.__table__)
+_HOUSEHOLD = cast(Table, Household.__table__)
+_PERSON_INSERT_COLUMNS = (
+    "ref", "name", "id_type", "id_number_enc", "id_hash", "birth_date", "sex", "phone_enc", "phone_hash",
+    "region_id", "household_id", "address", "created_at", "updated_at",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -67,110 +49,78 @@ class _Existing:
     address: str
 
 
+@dataclass(slots=True)
+class _Counts:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 class PeopleImporter:
-    def __init__(self, db: Session, *, keys: Keyring) -> None:
+    def __init__(self, db: Session) -> None:
         self.db = db
-        self.keys = keys
         self.report = ImportReport()
         self.now = clock.now()
-        self.today = self.now.date()
+        dialect = db.get_bind().dialect
+        self._now_driver = driver_value(_PERSON.c.created_at, self.now, dialect)
+        self._date_driver = _PERSON.c.birth_date.type.bind_processor(dialect)
         self._first_line_of_ref: dict[str, int] = {}
         self._regions: dict[str, tuple[int, RegionLevel] | None] = {}
         self._households: dict[str, tuple[int, int]] = {}  # ref -> (household id, region id)
+        # A first load into an empty registry (the million-row case) needs no lookups of existing people or
+        # households: every ref met for the first time is new, and everything else is in memory.
+        self._people_started_empty = db.execute(select(Person.id).limit(1)).first() is None
+        self._households_started_empty = db.execute(select(Household.id).limit(1)).first() is None
 
     def finish(self) -> ImportReport:
         self.report.errors.sort(key=lambda e: e.line)
         return self.report
 
-    def import_batch(self, items: list[CsvRow | RowError]) -> None:
-        rows: list[_Row] = []
-        for item in items:
+    def store_batch(self, outcomes: list[Outcome | RowError]) -> None:
+        rows: list[PreparedRow] = []
+        for item in outcomes:
             if isinstance(item, RowError):
                 self.report.errors.append(item)
                 continue
-            ref = item.values["ref"]
-            if ref:
-                first = self._first_line_of_ref.setdefault(ref, item.line)
+            if item.ref:  # a ref is taken by its first appearance, valid or not
+                first = self._first_line_of_ref.setdefault(item.ref, item.line)
                 if first != item.line:
-                    self.report.reject(item.line, f"ref {ref} repeats line {first}")
+                    self.report.reject(item.line, f"ref {item.ref} repeats line {first}")
                     continue
-            parsed = self._parse(item)
-            if isinstance(parsed, str):
-                self.report.reject(item.line, parsed)
+            if isinstance(item, Rejected):
+                self.report.reject(item.line, item.reason)
             else:
-                rows.append(parsed)
+                rows.append(item)
         rows = self._resolve_regions(rows)
         rows = self._check_households(rows)
-        # Last check before writing, so that only rows that will be stored claim their ID number.
-        rows = self._check_id_numbers(rows)
-        self._create_households(rows)
-        self._write(rows, self._existing_by_ref(rows))
-
-    # -- validation of one row (pure) --
-
-    def _parse(self, row: CsvRow) -> _Row | str:
-        v = row.values
-        ref, name = v["ref"], v["name"]
-        if not ref:
-            return "ref is empty"
-        if len(ref) > 64:
-            return "ref is longer than 64 characters"
-        if not name:
-            return "name is empty"
-        if len(name) > 100:
-            return "name is longer than 100 characters"
-        type_text = v.get("id_type") or IdType.resident_id.value
+        rows = self._drop_repeated_ids(rows)
         try:
-            id_type = IdType(type_text.lower())
-        except ValueError:
-            return f"id_type {type_text!r} is not one of {_ID_TYPES}"
-        raw_id = v["id_number"]
-        if not raw_id:
-            return "id_number is empty"
-        birth: dt.date | None = None
-        sex: Sex | None = None
+            self._write_in_savepoint(rows, trust_empty_start=True)
+        except IntegrityError:
+            # Some ID number is held by a person outside this batch (or a concurrent writer added a ref): find
+            # who, report it, and store the rest, this time looking everything up.
+            self._write_in_savepoint(self._check_id_holders(rows), trust_empty_start=False)
+
+    def _write_in_savepoint(self, rows: list[PreparedRow], *, trust_empty_start: bool) -> None:
+        known_households = dict(self._households)
         try:
-            if id_type is IdType.resident_id:
-                resident = parse_resident_id(raw_id, today=self.today)
-                number, birth, sex = resident.number, resident.birth_date, resident.sex
-            else:
-                number = normalize_document(id_type, raw_id)
-        except InvalidIdentity as exc:
-            return f"invalid ID number: {exc}"
-        phone: str | None = None
-        if v["phone"]:
-            try:
-                phone = normalize_phone(v["phone"])
-            except InvalidIdentity as exc:
-                return f"invalid phone: {exc}"
-        region_code = v["region_code"]
-        if not region_code:
-            return "region_code is empty"
-        address = v["address"]
-        if len(address) > 255:
-            return "address is longer than 255 characters"
-        household_ref = v["household_ref"] or None
-        if household_ref and len(household_ref) > 64:
-            return "household_ref is longer than 64 characters"
-        return _Row(
-            line=row.line,
-            ref=ref,
-            name=name,
-            id_type=id_type,
-            id_number=number,
-            id_hash=pii.id_lookup_hash(self.keys, number),
-            birth_date=birth,
-            sex=sex,
-            phone=phone,
-            phone_hash=pii.phone_lookup_hash(self.keys, phone) if phone else None,
-            region_code=region_code,
-            household_ref=household_ref,
-            address=address,
-        )
+            with self.db.begin_nested():
+                self._create_households(rows)
+                if trust_empty_start and self._people_started_empty:
+                    existing: dict[str, _Existing] = {}
+                else:
+                    existing = self._existing_by_ref(rows)
+                counts = self._write(rows, existing)
+        except IntegrityError:
+            self._households = known_households  # those created in the savepoint are gone
+            raise
+        self.report.imported += counts.imported
+        self.report.updated += counts.updated
+        self.report.unchanged += counts.unchanged
 
     # -- checks against the database, a few queries per batch --
 
-    def _resolve_regions(self, rows: list[_Row]) -> list[_Row]:
+    def _resolve_regions(self, rows: list[PreparedRow]) -> list[PreparedRow]:
         missing = sorted({r.region_code for r in rows} - self._regions.keys())
         for batch in chunks(missing, _QUERY_CHUNK):
             found = self.db.execute(select(Region.code, Region.id, Region.level).where(Region.code.in_(batch)))
@@ -185,50 +135,18 @@ class PeopleImporter:
                 self.report.reject(r.line, f"region {r.region_code} does not exist")
             elif region[1] not in RESIDENCE_LEVELS:
                 self.report.reject(
-                    r.line,
-                    f"region {r.region_code} is a {region[1].value}; people live in a community or grid",
+                    r.line, f"region {r.region_code} is a {region[1].value}; people live in a community or grid"
                 )
             else:
                 r.region_id = region[0]
                 kept.append(r)
         return kept
 
-    def _existing_by_ref(self, rows: list[_Row]) -> dict[str, _Existing]:
-        existing: dict[str, _Existing] = {}
-        p = Person
-        columns = (p.ref, p.id, p.name, p.id_type, p.id_hash, p.id_number_enc, p.phone_hash, p.phone_enc)
-        for batch in chunks([r.ref for r in rows], _QUERY_CHUNK):
-            stmt = select(*columns, p.region_id, p.household_id, p.address).where(p.ref.in_(batch))
-            for ref, *rest in self.db.execute(stmt):
-                existing[ref] = _Existing(*rest)
-        return existing
-
-    def _check_id_numbers(self, rows: list[_Row]) -> list[_Row]:
-        """One document, one person: an ID number already held by another ref is refused."""
-        holder: dict[tuple[bytes, IdType], str] = {}
-        for batch in chunks([r.id_hash for r in rows], _QUERY_CHUNK):
-            stmt = select(Person.id_hash, Person.id_type, Person.ref).where(Person.id_hash.in_(batch))
-            for id_hash, id_type, ref in self.db.execute(stmt):
-                holder[(id_hash, id_type)] = ref
-        in_batch: dict[tuple[bytes, IdType], _Row] = {}
-        kept = []
-        for r in rows:
-            key = (r.id_hash, r.id_type)
-            other = in_batch.get(key)
-            if other is not None:
-                self.report.reject(r.line, f"ID number repeats line {other.line} (ref {other.ref})")
-                continue
-            owner = holder.get(key)
-            if owner is not None and owner != r.ref:
-                self.report.reject(r.line, f"ID number is already registered to ref {owner}")
-                continue
-            in_batch[key] = r
-            kept.append(r)
-        return kept
-
-    def _check_households(self, rows: list[_Row]) -> list[_Row]:
+    def _check_households(self, rows: list[PreparedRow]) -> list[PreparedRow]:
         """A household lives in one region: members registered elsewhere are refused."""
         refs = sorted({r.household_ref for r in rows if r.household_ref} - self._households.keys())
+        if self._households_started_empty:
+            refs = []  # every household is in self._households once this import created it
         for batch in chunks(refs, _QUERY_CHUNK):
             stmt = select(Household.ref, Household.id, Household.region_id).where(Household.ref.in_(batch))
             for ref, household_id, region_id in self.db.execute(stmt):
@@ -247,18 +165,54 @@ class PeopleImporter:
             kept.append(r)
         return kept
 
-    def _create_households(self, rows: list[_Row]) -> None:
+    def _drop_repeated_ids(self, rows: list[PreparedRow]) -> list[PreparedRow]:
+        """One document, one person, within the batch (the unique index covers the rest)."""
+        first: dict[tuple[bytes, IdType], PreparedRow] = {}
+        kept = []
+        for r in rows:
+            other = first.setdefault((r.id_hash, r.id_type), r)
+            if other is not r:
+                self.report.reject(r.line, f"ID number repeats line {other.line} (ref {other.ref})")
+            else:
+                kept.append(r)
+        return kept
+
+    def _check_id_holders(self, rows: list[PreparedRow]) -> list[PreparedRow]:
+        holder: dict[tuple[bytes, IdType], str] = {}
+        for batch in chunks([r.id_hash for r in rows], _QUERY_CHUNK):
+            stmt = select(Person.id_hash, Person.id_type, Person.ref).where(Person.id_hash.in_(batch))
+            for id_hash, id_type, ref in self.db.execute(stmt):
+                holder[(id_hash, id_type)] = ref
+        kept = []
+        for r in rows:
+            owner = holder.get((r.id_hash, r.id_type))
+            if owner is not None and owner != r.ref:
+                self.report.reject(r.line, f"ID number is already registered to ref {owner}")
+            else:
+                kept.append(r)
+        return kept
+
+    def _existing_by_ref(self, rows: list[PreparedRow]) -> dict[str, _Existing]:
+        existing: dict[str, _Existing] = {}
+        p = Person
+        columns = (p.ref, p.id, p.name, p.id_type, p.id_hash, p.id_number_enc, p.phone_hash, p.phone_enc)
+        for batch in chunks([r.ref for r in rows], _QUERY_CHUNK):
+            stmt = select(*columns, p.region_id, p.household_id, p.address).where(p.ref.in_(batch))
+            for ref, *rest in self.db.execute(stmt):
+                existing[ref] = _Existing(*rest)
+        return existing
+
+    # -- writes: one executemany for the new rows, one for the changed ones --
+
+    def _create_households(self, rows: list[PreparedRow]) -> None:
         """New households take the region and address of their first member in the file."""
-        founders: dict[str, _Row] = {}
+        founders: dict[str, PreparedRow] = {}
         for r in rows:
             if r.household_ref and r.household_ref not in self._households:
                 founders.setdefault(r.household_ref, r)
         for batch in chunks(list(founders.values()), _QUERY_CHUNK):
-            values = [
-                {"ref": r.household_ref, "region_id": r.region_id, "address": r.address, "created_at": self.now}
-                for r in batch
-            ]
-            self.db.execute(insert(Household), values)
+            values = [(r.household_ref, r.region_id, r.address, self._now_driver) for r in batch]
+            bulk_insert(self.db, _HOUSEHOLD, ("ref", "region_id", "address", "created_at"), values)
             stmt = select(Household.ref, Household.id, Household.region_id).where(
                 Household.ref.in_([r.household_ref for r in batch])
             )
@@ -268,17 +222,23 @@ class PeopleImporter:
             if r.household_ref:
                 r.household_id = self._households[r.household_ref][0]
 
-    # -- writes: one executemany for the new rows, one for the changed ones --
-
-    def _write(self, rows: list[_Row], existing: dict[str, _Existing]) -> None:
-        inserts: list[dict[str, Any]] = []
+    def _write(self, rows: list[PreparedRow], existing: dict[str, _Existing]) -> _Counts:
+        counts = _Counts()
+        inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
+        now, to_date = self._now_driver, self._date_driver
         for r in rows:
             old = existing.get(r.ref)
             if old is None:
-                inserts.append(self._values(r, None))
-                continue
-            same = (
+                birth = to_date(r.birth_date) if to_date and r.birth_date else r.birth_date
+                sex = r.sex.value if r.sex else None
+                inserts.append(
+                    (
+                        r.ref, r.name, r.id_type.value, r.id_enc, r.id_hash, birth, sex, r.phone_enc,
+                        r.phone_hash, r.region_id, r.household_id, r.address, now, now,
+                    )
+                )  # fmt: skip
+            elif (
                 old.name == r.name
                 and old.id_type is r.id_type
                 and old.id_hash == r.id_hash
@@ -286,47 +246,30 @@ class PeopleImporter:
                 and old.region_id == r.region_id
                 and old.household_id == r.household_id
                 and old.address == r.address
-            )
-            if same:
-                self.report.unchanged += 1
+            ):
+                counts.unchanged += 1
             else:
-                values = self._values(r, old)
-                values["id"] = old.id
-                del values["created_at"]
-                updates.append(values)
-        if inserts:
-            self.db.execute(insert(cast(Table, Person.__table__)), inserts)
-            self.report.imported += len(inserts)
+                updates.append(
+                    {
+                        "id": old.id,
+                        "name": r.name,
+                        "id_type": r.id_type,
+                        # Keep the old ciphertext when the value did not change.
+                        "id_number_enc": old.id_number_enc if old.id_hash == r.id_hash else r.id_enc,
+                        "id_hash": r.id_hash,
+                        "birth_date": r.birth_date,
+                        "sex": r.sex,
+                        "phone_enc": old.phone_enc if old.phone_hash == r.phone_hash else r.phone_enc,
+                        "phone_hash": r.phone_hash,
+                        "region_id": r.region_id,
+                        "household_id": r.household_id,
+                        "address": r.address,
+                        "updated_at": self.now,
+                    }
+                )
+        bulk_insert(self.db, _PERSON, _PERSON_INSERT_COLUMNS, inserts)
+        counts.imported = len(inserts)
         if updates:
-            # ORM bulk UPDATE by primary key: one executemany.
-            self.db.execute(update(Person), updates)
-            self.report.updated += len(updates)
-
-    def _values(self, r: _Row, old: _Existing | None) -> dict[str, Any]:
-        # Keep the old ciphertext when the value did not change: no needless re-encryption.
-        if old is not None and old.id_hash == r.id_hash:
-            id_enc = old.id_number_enc
-        else:
-            id_enc = pii.encrypt_id_number(self.keys, r.id_number)
-        if r.phone is None:
-            phone_enc = None
-        elif old is not None and old.phone_hash == r.phone_hash:
-            phone_enc = old.phone_enc
-        else:
-            phone_enc = pii.encrypt_phone(self.keys, r.phone)
-        return {
-            "ref": r.ref,
-            "name": r.name,
-            "id_type": r.id_type,
-            "id_number_enc": id_enc,
-            "id_hash": r.id_hash,
-            "birth_date": r.birth_date,
-            "sex": r.sex,
-            "phone_enc": phone_enc,
-            "phone_hash": r.phone_hash,
-            "region_id": r.region_id,
-            "household_id": r.household_id,
-            "address": r.address,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
+            self.db.execute(update(Person), updates)  # ORM bulk UPDATE by primary key: one executemany
+            counts.updated = len(updates)
+        return counts

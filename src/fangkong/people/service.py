@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Invalid, NotFound
 from fangkong.core.ids import InvalidIdentity, normalize_phone
-from fangkong.core.importing import CsvRow, ImportReport, RowError
+from fangkong.core.importing import CsvRow, ImportReport, RowError, open_csv, read_csv
 from fangkong.people.importer import PeopleImporter
 from fangkong.people.models import Person
 from fangkong.people.pii import id_lookup_hash, phone_lookup_hash, reveal_id_number, reveal_phone
+from fangkong.people.prepare import prepare_batch, prepare_file_in_reader
 from fangkong.people.schemas import PersonRead, RegionRef
 from fangkong.regions.models import Household, Region
 
@@ -77,11 +79,45 @@ def import_people(
     on_batch: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Upsert people by ref, in batches. Bad rows are reported and skipped; the rest are stored."""
-    importer = PeopleImporter(db, keys=keys)
+    importer = PeopleImporter(db)
+    today = importer.now.date()
     for batch in _batched(rows, batch_size):
-        importer.import_batch(batch)
+        importer.store_batch(prepare_batch(batch, keys=keys, today=today))
         if on_batch:
             on_batch(len(batch))
+    return importer.finish()
+
+
+def import_people_file(
+    db: Session,
+    *,
+    keys: Keyring,
+    path: Path,
+    batch_size: int = 5000,
+    reader_process: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """`import_people` from a CSV file. With `reader_process`, a second process reads, validates and encrypts
+    while this one writes: on two cores that halves the time of a large import."""
+    if not reader_process:
+        with open_csv(path) as fh:
+            rows = read_csv(
+                fh, required=PEOPLE_COLUMNS, optional=PEOPLE_OPTIONAL_COLUMNS, on_progress=on_progress, where=str(path)
+            )
+            return import_people(db, keys=keys, rows=rows, batch_size=batch_size)
+    importer = PeopleImporter(db)
+    batches = prepare_file_in_reader(
+        path,
+        required=PEOPLE_COLUMNS,
+        optional=PEOPLE_OPTIONAL_COLUMNS,
+        keys=keys,
+        today=importer.now.date(),
+        size=batch_size,
+    )
+    for outcomes, consumed in batches:
+        importer.store_batch(outcomes)
+        if on_progress:
+            on_progress(consumed)
     return importer.finish()
 
 

@@ -101,7 +101,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("id_number_enc", sa.LargeBinary(), nullable=False),
-        sa.Column("id_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("id_hash", sa.LargeBinary(length=16), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column(
             "sex",
@@ -109,7 +109,7 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("phone_enc", sa.LargeBinary(), nullable=True),
-        sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("phone_hash", sa.LargeBinary(length=16), nullable=True),
         sa.Column("region_id", sa.Integer(), nullable=False),
         sa.Column("household_id", sa.Integer(), nullable=True),
         sa.Column("address", sa.String(length=255), nullable=False),
