@@ -24,7 +24,11 @@ from fangkong.core.runtime import Runtime, get_runtime
 
 app = typer.Typer(
     name="fangkong",
-    help="fangkong (防控): a city's epidemic prevention and control platform.",
+    help=(
+        "fangkong (防控): a city's epidemic prevention and control platform.\n\n"
+        "Works on the database named by FANGKONG_DATABASE_URL (default sqlite:///fangkong.db); "
+        "a new database gets its schema on first use."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -98,7 +102,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the API (and pages) with uvicorn."""
+    """Serve the JSON API with uvicorn (documentation at /api/docs)."""
     import uvicorn
 
     from fangkong.app import create_app
