@@ -29,6 +29,15 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgres") else []
 TEST_SECRET = "test-secret-key-for-fangkong-tests"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> None:
+    from argon2 import PasswordHasher
+
+    from fangkong.auth.service import use_password_hasher
+
+    use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if request.param == "sqlite":

@@ -39,9 +39,16 @@ def test_a_region_comes_with_its_ancestors_and_children(client: TestClient, runt
 
 
 def test_domain_errors_are_rendered_with_their_status(client: TestClient) -> None:
-    response = client.get("/api/regions/999999")
+    response = client.get("/api/regions/999999", headers={"accept-language": "en-US,en;q=0.9"})
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "region 999999 does not exist"}}
+
+
+def test_error_messages_speak_the_callers_language(client: TestClient) -> None:
+    chinese = client.get("/api/regions/999999", headers={"accept-language": "zh-CN"})
+    assert chinese.json() == {"error": {"code": "not_found", "message": "区划 999999 不存在"}}
+    # Without a preference the city's own language is the default.
+    assert client.get("/api/regions/999999").json()["error"]["message"] == "区划 999999 不存在"
 
 
 def test_bad_parameters_and_unknown_routes_use_the_same_error_shape(client: TestClient) -> None:

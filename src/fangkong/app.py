@@ -6,15 +6,22 @@ import logging
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangkong import __version__
+from fangkong.auth.pages import router as auth_pages
+from fangkong.auth.views import router as auth_router
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
+from fangkong.people.pages import router as people_pages
+from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
+from fangkong.web import install as install_web
+from fangkong.web.errors import error_page, wants_html_error
+from fangkong.web.i18n import gettext, request_language
 
 log = logging.getLogger("fangkong")
 
@@ -27,8 +34,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     """One rendering of every error: {"error": {"code", "message"}} with the error's own HTTP status."""
 
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        # Messages are English msgids with parameters: the caller reads them in their own language.
+        message = gettext(request_language(request), exc.template, **exc.params)
+        if wants_html_error(request):
+            return error_page(request, exc.status_code, detail=message)
+        return JSONResponse(error_body(exc.code, message), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -39,13 +50,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid", "; ".join(parts)), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A person's browser navigating outside /api gets a page; programs keep the JSON shape.
+        if wants_html_error(request):
+            return error_page(request, exc.status_code, headers=exc.headers)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
+        if wants_html_error(request):
+            return error_page(request, 500)
         return JSONResponse(error_body("internal", "internal error; it has been logged"), status_code=500)
 
 
@@ -70,11 +86,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return {"status": "ok"}
 
     api.include_router(regions_router)
+    api.include_router(auth_router)
+    api.include_router(people_router)
     app.include_router(api)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        # The web shell (login, role homes) arrives with the access issue; until then the API is the product.
-        return RedirectResponse("/api/docs")
+    install_web(app)
+    app.include_router(auth_pages)
+    app.include_router(people_pages)
 
     return app

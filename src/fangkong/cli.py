@@ -3,24 +3,29 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from fangkong import cli_access
+from fangkong.cli_common import AsUser, acting, domain_errors, err, out, runtime
 from fangkong.core import migrate
 from fangkong.core.config import get_settings
 from fangkong.core.db import make_engine
-from fangkong.core.errors import DomainError
 from fangkong.core.importing import ImportReport, open_csv, read_csv
-from fangkong.core.runtime import Runtime, get_runtime
+from fangkong.people.schemas import PersonRead
+
+if TYPE_CHECKING:
+    pass
 
 app = typer.Typer(
     name="fangkong",
@@ -39,28 +44,6 @@ person_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(person_app, name="person")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Domain errors become a one-line message and a non-zero exit, not a traceback."""
-    try:
-        yield
-    except DomainError as exc:
-        raise fail(exc.message, 1 if exc.status_code == 404 else 2) from None
-
-
-def runtime() -> Runtime:
-    with domain_errors():
-        return get_runtime()
 
 
 @contextmanager
@@ -164,17 +147,7 @@ def import_people_cmd(
     raise typer.Exit(1 if report.rejected else 0)
 
 
-@person_app.command("show")
-def person_show(
-    ref: str,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
-    """Show a person, with the ID number and phone masked."""
-    from fangkong.people.service import read_person
-
-    rt = runtime()
-    with domain_errors(), rt.database.unit_of_work() as db:
-        person = read_person(db, keys=rt.keys, ref=ref)
+def print_person(person: PersonRead, as_json: bool) -> None:
     if as_json:
         out.print(person.model_dump_json(indent=2), markup=False)
         return
@@ -186,6 +159,65 @@ def person_show(
     out.print(table)
 
 
+@person_app.command("show")
+def person_show(
+    ref: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_user: AsUser = None,
+    purpose: Annotated[str, typer.Option(help="Why you look; recorded in the audit trail.")] = "view record",
+) -> None:
+    """Show a person, with the ID number and phone masked. The read is audited."""
+    from fangkong.people.access import read_full_record
+
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        person = read_full_record(db, actor=acting(db, as_user), keys=rt.keys, ref=ref, purpose=purpose)
+    print_person(person, as_json)
+
+
+@person_app.command("list")
+def person_list(
+    region: Annotated[str | None, typer.Option(help="Only this region's subtree.")] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="Ref, name prefix, ID number or phone.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_user: AsUser = None,
+) -> None:
+    """List people (masked) within the acting user's regions."""
+    from fangkong.people.access import search_people
+
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        rows = search_people(db, actor=acting(db, as_user), keys=rt.keys, region_code=region, query=query, limit=limit)
+    if as_json:
+        out.print(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2), markup=False)
+        return
+    table = Table("ref", "name", "id_number", "phone", "region")
+    for r in rows:
+        table.add_row(r.ref, r.name, r.id_number, r.phone or "", f"{r.region.name} ({r.region.code})")
+    out.print(table)
+
+
+@person_app.command("export")
+def person_export(
+    purpose: Annotated[str, typer.Option(help="Why; recorded for every exported person.")],
+    region: Annotated[str | None, typer.Option(help="Only this region's subtree.")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Write people (masked) within the acting user's regions as CSV to standard output. Audited per person."""
+    from fangkong.people.access import export_people
+
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        rows = export_people(db, actor=acting(db, as_user), keys=rt.keys, region_code=region, purpose=purpose)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["ref", "name", "id_type", "id_number", "phone", "region_code", "household_ref", "address"])
+    for r in rows:
+        writer.writerow(
+            [r.ref, r.name, r.id_type, r.id_number, r.phone or "", r.region.code, r.household_ref or "", r.address]
+        )
+
+
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(help="How many residents to generate.", min=0)] = 2000,
@@ -195,7 +227,7 @@ def demo(
     ] = False,
 ) -> None:
     """Fill the database with a synthetic city modelled on Yingkou (营口, 210800)."""
-    from fangkong.demo import database_is_empty, fill_demo_city
+    from fangkong.demo import DEMO_PASSWORD, create_demo_accounts, database_is_empty, fill_demo_city
 
     rt = runtime()
     with domain_errors(), rt.database.unit_of_work() as db:
@@ -216,7 +248,16 @@ def demo(
             summary = fill_demo_city(
                 db, keys=rt.keys, people=people, seed=seed, on_people=lambda n: progress.advance(task, n)
             )
+        accounts = create_demo_accounts(db) if people else []
     out.print(summary)
+    if accounts:
+        table = Table("username", "password", "role", "region", title="demo accounts, one per role")
+        for a in accounts:
+            table.add_row(a.username, DEMO_PASSWORD, a.role, f"{a.region_name} ({a.region_code})")
+        out.print(table)
+
+
+cli_access.register(app)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from fangkong.core.importing import CsvRow
 from fangkong.core.models import SystemSetting
 from fangkong.people.models import Person
 from fangkong.people.service import import_people
+from fangkong.regions.models import Region
 from fangkong.regions.service import import_regions
 
 CITY = ("210800", "营口市")
@@ -227,3 +228,58 @@ def fill_demo_city(
         f"{counts['community']} communities, {counts['grid']} grids; people imported {people_report.imported}, "
         f"updated {people_report.updated}, unchanged {people_report.unchanged}"
     )
+
+
+# --- demo accounts: one per role ------------------------------------------------------------------------------
+
+DEMO_PASSWORD = "fangkong-demo"  # noqa: S105 - printed to whoever ran `fangkong demo`; for trying it out only
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    role: str
+    region_code: str
+    region_name: str
+    person_ref: str | None
+
+
+def create_demo_accounts(db: Session) -> list[DemoAccount]:
+    """One account per role, scoped around the demo's first resident (P0000001), so that the resident, their
+    grid worker and their district's investigator see the same person. Existing accounts are left alone."""
+    from fangkong.auth.actor import Actor
+    from fangkong.auth.models import Role, User
+    from fangkong.auth.service import create_user
+    from fangkong.people.service import get_person
+    from fangkong.regions.service import ancestors
+
+    resident = get_person(db, ref="P0000001")
+    grid = db.get(Region, resident.region_id)
+    assert grid is not None  # a foreign key guarantees it
+    chain = {r.level.value: r for r in [*ancestors(db, region=grid), grid]}
+    scopes = {
+        Role.resident: chain["grid"],
+        Role.grid_worker: chain["grid"],
+        Role.sampler: chain["street"],
+        Role.investigator: chain["district"],
+        Role.quarantine_staff: chain["district"],
+        Role.venue_operator: chain["district"],
+        Role.lab: chain["city"],
+        Role.commander: chain["city"],
+        Role.admin: chain["city"],
+    }
+    accounts = []
+    for role, region in scopes.items():
+        person_ref = resident.ref if role is Role.resident else None
+        if db.execute(select(User.id).where(User.username == role.value)).first() is None:
+            create_user(
+                db,
+                actor=Actor.system(),
+                username=role.value,
+                password=DEMO_PASSWORD,
+                grants=[(role, region.code)],
+                display_name=resident.name if role is Role.resident else f"demo {role.value}",
+                person_ref=person_ref,
+            )
+        accounts.append(DemoAccount(role.value, role.value, region.code, region.name, person_ref))
+    return accounts

@@ -1,6 +1,8 @@
 """Domain errors. Services raise these; one handler in app.py renders them as {"error": {"code", "message"}}.
 
 Each error carries its HTTP status, so services never import web code and views never translate exceptions.
+The message is an English msgid with %(name)s parameters, e.g. NotFound("no person with ref %(ref)s", ref=ref):
+the handler translates it into the request's language; `.message` is the English text (logs, CLI).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ class DomainError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, /, **params: object) -> None:
+        self.template = template
+        self.params = params
+        self.message = template % params if params else template
+        super().__init__(self.message)
 
 
 class NotFound(DomainError):

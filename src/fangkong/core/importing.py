@@ -79,7 +79,9 @@ def read_csv(
     try:
         header = next(reader)
     except StopIteration:
-        raise Invalid(f"{where} is empty; the first line must be the header {','.join(required)}") from None
+        raise Invalid(
+            "%(where)s is empty; the first line must be the header %(header)s", where=where, header=",".join(required)
+        ) from None
     header = [h.strip().lstrip("\ufeff").lower() for h in header]
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required and c not in optional]
@@ -90,7 +92,10 @@ def read_csv(
         if unknown:
             parts.append(f"unknown column(s) {', '.join(unknown)}")
         expected = ",".join(required + optional)
-        raise Invalid(f"{where}: header {'; '.join(parts)}; expected the columns {expected}")
+        raise Invalid(
+            "%(where)s: header %(problems)s; expected the columns %(expected)s",
+            where=where, problems="; ".join(parts), expected=expected,
+        )  # fmt: skip
     width = len(header)
     for cells in reader:
         line = reader.line_num
@@ -105,7 +110,7 @@ def read_csv(
 def open_csv(path: Path) -> IO[str]:
     """Open a CSV file as UTF-8, tolerating the BOM that spreadsheet programs write."""
     if not path.exists():
-        raise Invalid(f"{path}: no such file")
+        raise Invalid("%(path)s: no such file", path=str(path))
     return path.open(encoding="utf-8-sig", newline="")
 
 

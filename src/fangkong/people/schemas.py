@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import datetime as dt
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from fangkong.core.audit_models import AuditAction, Channel
 from fangkong.core.ids import IdType, Sex, mask_id_number, mask_phone
 from fangkong.people.models import Person
 from fangkong.regions.models import RegionLevel
@@ -49,3 +52,29 @@ class PersonRead(BaseModel):
             household_ref=household_ref,
             address=person.address,
         )
+
+
+class PersonIdentityRead(BaseModel):
+    """Clear identity data: only returned by the audited identity endpoint."""
+
+    ref: str
+    id_number: str
+    phone: str | None
+
+
+class PersonUpdate(BaseModel):
+    phone: str | None = Field(default=None, description="new phone; empty string removes it")
+    address: str | None = Field(default=None, max_length=255)
+    reason: str = Field(min_length=1, max_length=255, description="why; recorded in the audit trail")
+
+
+class AccessLogEntry(BaseModel):
+    """One look at a person's data, as the person sees it: the official's role and region, not their name."""
+
+    at: dt.datetime
+    action: AuditAction
+    channel: Channel
+    role: str | None
+    region_code: str | None
+    region_name: str | None
+    purpose: str

@@ -24,7 +24,7 @@ from fangkong.regions.models import Household, Region
 def get_person(db: Session, *, ref: str) -> Person:
     person = db.execute(select(Person).where(Person.ref == ref)).scalar_one_or_none()
     if person is None:
-        raise NotFound(f"no person with ref {ref}")
+        raise NotFound("no person with ref %(ref)s", ref=ref)
     return person
 
 
@@ -53,7 +53,7 @@ def read_person(db: Session, *, keys: Keyring, ref: str) -> PersonRead:
         .where(Person.ref == ref)
     ).first()
     if row is None:
-        raise NotFound(f"no person with ref {ref}")
+        raise NotFound("no person with ref %(ref)s", ref=ref)
     person, region, household_ref = row
     return PersonRead.masked(
         person,

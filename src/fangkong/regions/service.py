@@ -44,7 +44,7 @@ def subtree_clause(path_column: Any, path: str) -> ColumnElement[bool]:
 def get_region(db: Session, *, code: str) -> Region:
     region = db.execute(select(Region).where(Region.code == code)).scalar_one_or_none()
     if region is None:
-        raise NotFound(f"region {code} does not exist")
+        raise NotFound("region %(code)s does not exist", code=code)
     return region
 
 

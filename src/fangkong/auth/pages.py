@@ -1,0 +1,220 @@
+"""Pages: log in, log out, the home page of each role, and one's own API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from fangkong.auth import service
+from fangkong.auth.actor import Actor
+from fangkong.auth.deps import client_address, optional_actor, session_codec
+from fangkong.auth.models import ApiToken, Role, User
+from fangkong.auth.scope import PEOPLE_READERS
+from fangkong.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_csrf_nonce
+from fangkong.core import audit
+from fangkong.core.audit_models import AuditAction, Channel
+from fangkong.core.deps import DbSession
+from fangkong.core.errors import DomainError, Forbidden
+from fangkong.web.i18n import request_language, translator
+from fangkong.web.pages import safe_local_path
+from fangkong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PageActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
+
+
+def csrf_for(request: Request) -> str:
+    """The form token of this session (empty without one); forms post it back as csrf_token."""
+    codec = session_codec(request)
+    data = codec.read(request.cookies.get(SESSION_COOKIE))
+    return codec.csrf_token(data.nonce) if data else ""
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    codec = session_codec(request)
+    data = codec.read(request.cookies.get(SESSION_COOKIE))
+    if not codec.csrf_valid(data.nonce if data else None, token):
+        raise Forbidden("the form was not sent from this site's page; reload the page and try again")
+
+
+def shell(request: Request, actor: Actor) -> dict[str, object]:
+    """What the layout needs about the signed-in user."""
+    _ = translator(request_language(request))
+    grant = actor.primary
+    role = ""
+    if grant:
+        from fangkong.web.templating import ROLE_LABELS
+
+        role = _(ROLE_LABELS.get(grant.role.value, grant.role.value)) + " · " + grant.region_name
+    return {"user": actor, "user_role": role, "csrf_token": csrf_for(request)}
+
+
+# --- login and logout ---------------------------------------------------------------------------------------
+
+
+def _login_page(request: Request, *, username: str = "", error: str | None = None, status: int = 200) -> Response:
+    nonce = request.cookies.get(CSRF_COOKIE) or new_csrf_nonce()
+    response = render(
+        request,
+        "auth/login.html",
+        {
+            "username": username,
+            "error": error,
+            "csrf_token": session_codec(request).csrf_token(nonce),
+            "next": safe_local_path(request.query_params.get("next")) or "/",
+        },
+        status_code=status,
+    )
+    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, actor: PageActor) -> Response:
+    if actor is not None:
+        return RedirectResponse("/", status_code=303)
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: DbSession,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "/",
+) -> Response:
+    _ = translator(request_language(request))
+    if not session_codec(request).csrf_valid(request.cookies.get(CSRF_COOKIE), csrf_token):
+        raise Forbidden("the form was not sent from this site's page; reload the page and try again")
+    try:
+        user = service.authenticate(
+            db, username=username.strip(), password=password, address=client_address(request), channel=Channel.page
+        )
+    except service.TooManyAttempts:
+        message = _("Too many failed attempts. Wait 15 minutes, then try again.")
+        return _login_page(request, username=username, error=message, status=429)
+    except service.LoginFailed:
+        message = _("Wrong username or password.")
+        return _login_page(request, username=username, error=message, status=401)
+    response = RedirectResponse(safe_local_path(next_path) or "/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_codec(request).issue(user_id=user.id, epoch=user.session_epoch),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = "") -> Response:
+    if actor is not None:
+        check_csrf(request, csrf_token)
+        audit.record(db, actor=actor, action=AuditAction.logout, entity_type="user", entity_ref=actor.username)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# --- home ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    url: str
+    title: str  # English msgid
+    text: str  # English msgid
+
+
+def actions_for(actor: Actor) -> list[Action]:
+    """The things this user can do, in the order they most often need them. Only pages that exist."""
+    actions = []
+    if Role.resident in actor.roles and actor.person_id is not None:
+        actions.append(Action("/me", "My record", "Your registration as the city holds it."))
+        actions.append(
+            Action("/me/access-log", "Who looked at my data", "Every time an official opened your record, and why.")
+        )
+    if actor.has(*PEOPLE_READERS):
+        actions.append(Action("/people", "People in my area", "Search the residents of your region."))
+    if any(r is not Role.resident for r in actor.roles):
+        actions.append(Action("/tokens", "API tokens", "Tokens for door devices, scanners and scripts."))
+    return actions
+
+
+@router.get("/")
+def home(request: Request, actor: PageActor) -> Response:
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "auth/home.html", {**shell(request, actor), "actions": actions_for(actor)})
+
+
+# --- API tokens -----------------------------------------------------------------------------------------------
+
+
+def _tokens_page(request: Request, db: DbSession, actor: Actor, new_token: str | None = None) -> Response:
+    rows = db.execute(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id.desc()))
+    return render(
+        request, "auth/tokens.html", {**shell(request, actor), "tokens": rows.scalars().all(), "new_token": new_token}
+    )
+
+
+def _official(actor: Actor | None) -> Actor | None:
+    return actor if actor is not None and any(r is not Role.resident for r in actor.roles) else None
+
+
+@router.get("/tokens")
+def tokens(request: Request, db: DbSession, actor: PageActor) -> Response:
+    if actor is None:
+        return login_redirect(request)
+    if _official(actor) is None:
+        raise Forbidden("API tokens are for officials' devices")
+    return _tokens_page(request, db, actor)
+
+
+@router.post("/tokens")
+def create_token(
+    request: Request,
+    db: DbSession,
+    actor: PageActor,
+    label: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    if actor is None:
+        return login_redirect(request)
+    check_csrf(request, csrf_token)
+    if _official(actor) is None or actor.user_id is None:
+        raise Forbidden("API tokens are for officials' devices")
+    user = db.get(User, actor.user_id)
+    if user is None:
+        raise DomainError("account vanished")
+    _, token = service.create_token(db, actor=actor, user=user, label=label.strip())
+    return _tokens_page(request, db, actor, new_token=token)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request, token_id: int, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    if actor is None:
+        return login_redirect(request)
+    check_csrf(request, csrf_token)
+    row = db.get(ApiToken, token_id)
+    if row is None or row.user_id != actor.user_id:
+        raise Forbidden("this is not your token")
+    service.revoke_token(db, actor=actor, token_id=token_id)
+    return RedirectResponse("/tokens", status_code=303)

@@ -1,0 +1,51 @@
+"""The one place where scoping happens. Every list, read, search and export of people (and, in later issues,
+of their records) filters through `readable_people`: officials see their region subtrees, a resident sees
+themself, nobody else sees anything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from fangkong.auth.actor import Actor
+from fangkong.auth.models import Role
+from fangkong.core.errors import NotFound
+from fangkong.people.models import Person
+from fangkong.regions.models import Region
+from fangkong.regions.service import subtree_clause
+
+# Roles whose work needs the resident registry of their region. Venue operators and labs work on venues and
+# tubes, admins on accounts: none of them reads people (least privilege).
+PEOPLE_READERS = (
+    Role.grid_worker,
+    Role.investigator,
+    Role.quarantine_staff,
+    Role.sampler,
+    Role.commander,
+)
+
+
+def readable_people(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on Person: the people this actor may see."""
+    if actor.is_system:
+        return true()
+    clauses: list[ColumnElement[bool]] = [
+        Person.region_id.in_(select(Region.id).where(subtree_clause(Region.path, g.region_path)))
+        for g in actor.grants_for(*PEOPLE_READERS)
+    ]
+    if actor.person_id is not None and Role.resident in actor.roles:
+        clauses.append(Person.id == actor.person_id)
+    return or_(*clauses) if clauses else false()
+
+
+def people_query(actor: Actor) -> Select[Person]:
+    return select(Person).where(readable_people(actor))
+
+
+def get_readable_person(db: Session, *, actor: Actor, ref: str) -> Person:
+    """The person, or NotFound: outside one's scope a person does not exist (403 would confirm they do)."""
+    person = db.execute(people_query(actor).where(Person.ref == ref)).scalar_one_or_none()
+    if person is None:
+        raise NotFound("no person with ref %(ref)s", ref=ref)
+    return person

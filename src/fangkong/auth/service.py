@@ -1,0 +1,254 @@
+"""Accounts: users and their role grants, passwords, login with throttling, API tokens, and building an Actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fangkong.auth.actor import Actor, Grant
+from fangkong.auth.models import ApiToken, LoginAttempt, Role, RoleGrant, User
+from fangkong.core import audit, clock
+from fangkong.core.audit_models import AuditAction, Channel
+from fangkong.core.errors import Conflict, DomainError, Invalid, NotFound
+from fangkong.people.service import get_person
+from fangkong.regions.models import Region
+from fangkong.regions.service import get_region
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that a wrong username costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("fangkong-dummy-password")
+
+MIN_PASSWORD_LENGTH = 10
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+TOKEN_PREFIX = "fk_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
+
+
+class LoginFailed(DomainError):
+    status_code = 401
+    code = "login_failed"
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+    code = "too_many_attempts"
+
+
+class Unauthenticated(DomainError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters. The test suite uses cheap ones, as Django's test settings do, so that
+    hundreds of test logins take milliseconds; production keeps argon2-cffi's recommended defaults."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("fangkong-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid("a password needs at least %(n)s characters", n=MIN_PASSWORD_LENGTH)
+    return _hasher.hash(password)
+
+
+# --- users and grants -----------------------------------------------------------------------------------------
+
+
+def create_user(
+    db: Session,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    grants: Sequence[tuple[Role, str]],
+    display_name: str | None = None,
+    person_ref: str | None = None,
+) -> User:
+    """A user with one or more (role, region code) grants. A resident is linked to their person record."""
+    username = username.strip()
+    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise Invalid("a username is 1 to 64 letters, digits, '-', '_' or '.'")
+    if not grants:
+        raise Invalid("a user needs at least one role with its region")
+    if db.execute(select(User.id).where(User.username == username)).first():
+        raise Conflict("user %(username)s already exists", username=username)
+    person_id = None
+    if person_ref is not None:
+        person_id = get_person(db, ref=person_ref).id
+        if db.execute(select(User.id).where(User.person_id == person_id)).first():
+            raise Conflict("person %(ref)s already has an account", ref=person_ref)
+    elif any(role is Role.resident for role, _ in grants):
+        raise Invalid("a resident account must be linked to a person record (--person REF)")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        person_id=person_id,
+    )
+    db.add(user)
+    db.flush()
+    for role, region_code in grants:
+        grant_role(db, actor=actor, user=user, role=role, region_code=region_code)
+    audit.record(db, actor=actor, action=AuditAction.user_create, entity_type="user", entity_ref=username)
+    return user
+
+
+def grant_role(db: Session, *, actor: Actor, user: User, role: Role, region_code: str) -> RoleGrant:
+    region = get_region(db, code=region_code)
+    grant = RoleGrant(user_id=user.id, role=role, region_id=region.id)
+    db.add(grant)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action=AuditAction.role_grant,
+        entity_type="user",
+        entity_ref=user.username,
+        details=f"{role.value}@{region.code}",
+    )
+    return grant
+
+
+def get_user(db: Session, *, username: str) -> User:
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound("no user %(username)s", username=username)
+    return user
+
+
+def list_users(db: Session) -> Sequence[tuple[User, Sequence[tuple[Role, Region]]]]:
+    users = db.execute(select(User).order_by(User.username)).scalars().all()
+    rows = db.execute(
+        select(RoleGrant.user_id, RoleGrant.role, Region).join(Region, RoleGrant.region_id == Region.id)
+    ).all()
+    by_user: dict[int, list[tuple[Role, Region]]] = {}
+    for user_id, role, region in rows:
+        by_user.setdefault(user_id, []).append((role, region))
+    return [(u, by_user.get(u.id, [])) for u in users]
+
+
+def actor_for(
+    db: Session, *, user: User, channel: Channel, address: str | None = None, token_id: int | None = None
+) -> Actor:
+    rows = db.execute(
+        select(RoleGrant.role, Region.id, Region.code, Region.name, Region.path)
+        .join(Region, RoleGrant.region_id == Region.id)
+        .where(RoleGrant.user_id == user.id)
+        .order_by(Region.path, RoleGrant.role)
+    ).all()
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        grants=tuple(Grant(role, rid, code, name, path) for role, rid, code, name, path in rows),
+        channel=channel,
+        address=address,
+        person_id=user.person_id,
+        token_id=token_id,
+    )
+
+
+# --- login ------------------------------------------------------------------------------------------------------
+
+
+def _recent_failures(db: Session, column: Any, value: str, since: dt.datetime) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+    )
+    return int(db.execute(stmt).scalar_one())
+
+
+def authenticate(db: Session, *, username: str, password: str, address: str, channel: Channel) -> User:
+    """Check a password, refusing after repeated failures per account or per address (whatever the username)."""
+    now = clock.now()
+    since = now - THROTTLE_WINDOW
+    minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+    if _recent_failures(db, LoginAttempt.address, address, since) >= MAX_FAILURES_PER_ADDRESS:
+        raise TooManyAttempts(
+            "too many failed logins from this address; try again in %(minutes)s minutes", minutes=minutes
+        )
+    if _recent_failures(db, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_ACCOUNT:
+        raise TooManyAttempts(
+            "too many failed logins for this account; try again in %(minutes)s minutes", minutes=minutes
+        )
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    ok = ok and user is not None and user.is_active
+    db.add(LoginAttempt(username=username[:64], address=address[:64], at=now, succeeded=ok))
+    db.flush()
+    if not ok or user is None:
+        raise LoginFailed("wrong username or password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    audit.record(
+        db,
+        actor=actor_for(db, user=user, channel=channel, address=address),
+        action=AuditAction.login,
+        entity_type="user",
+        entity_ref=user.username,
+    )
+    return user
+
+
+# --- API tokens -----------------------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> bytes:
+    # Tokens carry 256 random bits, so a fast hash is enough (unlike passwords).
+    return hashlib.sha256(token.encode()).digest()
+
+
+def create_token(db: Session, *, actor: Actor, user: User, label: str = "") -> tuple[ApiToken, str]:
+    """Returns the row and the token itself, which is shown once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, label=label[:100], token_hash=_token_hash(token), prefix=token[:11])
+    db.add(row)
+    db.flush()
+    audit.record(
+        db, actor=actor, action=AuditAction.token_create, entity_type="token", entity_ref=str(row.id),
+        details=f"for {user.username}",
+    )  # fmt: skip
+    return row, token
+
+
+def revoke_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
+    row = db.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound("no token %(id)s", id=token_id)
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        audit.record(db, actor=actor, action=AuditAction.token_revoke, entity_type="token", entity_ref=str(token_id))
+    db.flush()
+    return row
+
+
+def user_for_token(db: Session, *, token: str) -> tuple[User, ApiToken]:
+    """The token's user; revoked tokens and inactive users are refused at once (no cache in between)."""
+    row = db.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("invalid or revoked API token")
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("the token's user is deactivated")
+    now = clock.now()
+    # At most one write a minute per token: devices call many times a second.
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now
+    return user, row

@@ -1,0 +1,84 @@
+"""Pages: the people of one's region (search, full record with a purpose), a resident's own record and the
+list of who looked at it. Every read goes through people.access, so pages are scoped and audited like the API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from fangkong.auth.pages import PageActor, login_redirect, shell
+from fangkong.auth.scope import PEOPLE_READERS
+from fangkong.core.deps import DbSession, Keys
+from fangkong.core.errors import Forbidden, Invalid, NotFound
+from fangkong.people import access
+from fangkong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+@router.get("/people")
+def people(
+    request: Request,
+    db: DbSession,
+    keys: Keys,
+    actor: PageActor,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    if actor is None:
+        return login_redirect(request)
+    if not actor.has(*PEOPLE_READERS):
+        raise Forbidden("your role does not work with the resident registry")
+    rows = access.search_people(
+        db, actor=actor, keys=keys, query=q or None, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+    )
+    context = {"rows": rows[:PAGE_SIZE], "q": q, "page": page, "has_next": len(rows) > PAGE_SIZE}
+    template = "people/_rows.html" if request.headers.get("hx-request") else "people/list.html"
+    return render(request, template, {**shell(request, actor), **context})
+
+
+@router.get("/people/{ref}")
+def person(
+    request: Request,
+    ref: str,
+    db: DbSession,
+    keys: Keys,
+    actor: PageActor,
+    purpose: Annotated[str, Query(max_length=255)] = "",
+) -> Response:
+    """Opening a full record asks for its purpose first; the read is audited with it."""
+    if actor is None:
+        return login_redirect(request)
+    if not purpose.strip():
+        # Show who it is (masked row, not audited: it is what the list shows) and ask why.
+        preview = access.search_people(db, actor=actor, keys=keys, query=ref, limit=1)
+        if not preview or preview[0].ref != ref:
+            raise NotFound("no person with ref %(ref)s", ref=ref)
+        return render(request, "people/purpose.html", {**shell(request, actor), "person": preview[0]})
+    record = access.read_full_record(db, actor=actor, keys=keys, ref=ref, purpose=purpose.strip())
+    return render(request, "people/detail.html", {**shell(request, actor), "person": record, "purpose": purpose})
+
+
+@router.get("/me")
+def my_record(request: Request, db: DbSession, keys: Keys, actor: PageActor) -> Response:
+    if actor is None:
+        return login_redirect(request)
+    if actor.person_id is None:
+        raise Invalid("this account is not linked to a person record")
+    from fangkong.people.models import Person
+
+    own = db.get(Person, actor.person_id)
+    assert own is not None  # a foreign key guarantees it
+    record = access.read_full_record(db, actor=actor, keys=keys, ref=own.ref, purpose="")
+    return render(request, "people/me.html", {**shell(request, actor), "person": record})
+
+
+@router.get("/me/access-log")
+def my_access_log(request: Request, db: DbSession, actor: PageActor) -> Response:
+    if actor is None:
+        return login_redirect(request)
+    entries = access.access_log(db, actor=actor)
+    return render(request, "people/access_log.html", {**shell(request, actor), "entries": entries})

@@ -1,0 +1,81 @@
+"""People API: scoped to the caller's regions (auth.scope), masked by default, audited on full reads."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from fangkong.auth.deps import CurrentActor
+from fangkong.core.deps import DbSession, Keys
+from fangkong.people import access
+from fangkong.people.schemas import AccessLogEntry, PersonIdentityRead, PersonRead, PersonUpdate
+
+router = APIRouter(tags=["people"])
+
+
+@router.get("/people", response_model=list[PersonRead])
+def list_people(
+    db: DbSession,
+    keys: Keys,
+    actor: CurrentActor,
+    region: Annotated[str | None, Query(description="only this region's subtree")] = None,
+    q: Annotated[str | None, Query(description="ref, name prefix, or exact ID number or phone")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PersonRead]:
+    return access.search_people(db, actor=actor, keys=keys, region_code=region, query=q, limit=limit, offset=offset)
+
+
+@router.get("/people/export.csv", response_class=StreamingResponse)
+def export_people(
+    db: DbSession,
+    keys: Keys,
+    actor: CurrentActor,
+    purpose: Annotated[str, Query(min_length=1, description="why; recorded for every exported person")],
+    region: str | None = None,
+) -> StreamingResponse:
+    rows = access.export_people(db, actor=actor, keys=keys, region_code=region, purpose=purpose)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["ref", "name", "id_type", "id_number", "phone", "region_code", "household_ref", "address"])
+    for r in rows:
+        writer.writerow(
+            [r.ref, r.name, r.id_type, r.id_number, r.phone or "", r.region.code, r.household_ref or "", r.address]
+        )
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="people.csv"'},
+    )
+
+
+@router.get("/people/{ref}", response_model=PersonRead)
+def get_person(ref: str, db: DbSession, keys: Keys, actor: CurrentActor, purpose: str = "view record") -> PersonRead:
+    return access.read_full_record(db, actor=actor, keys=keys, ref=ref, purpose=purpose)
+
+
+@router.get("/people/{ref}/identity", response_model=PersonIdentityRead)
+def get_identity(
+    ref: str,
+    db: DbSession,
+    keys: Keys,
+    actor: CurrentActor,
+    purpose: Annotated[str, Query(min_length=1, description="why you need the clear values")],
+) -> PersonIdentityRead:
+    identity = access.reveal_identity(db, actor=actor, keys=keys, ref=ref, purpose=purpose)
+    return PersonIdentityRead(ref=identity.ref, id_number=identity.id_number, phone=identity.phone)
+
+
+@router.patch("/people/{ref}", response_model=PersonRead)
+def patch_person(ref: str, change: PersonUpdate, db: DbSession, keys: Keys, actor: CurrentActor) -> PersonRead:
+    return access.update_person(db, actor=actor, keys=keys, ref=ref, change=change)
+
+
+@router.get("/me/access-log", response_model=list[AccessLogEntry])
+def my_access_log(db: DbSession, actor: CurrentActor) -> list[AccessLogEntry]:
+    """Who looked at my data: every read of my record by an official, newest first."""
+    return list(access.access_log(db, actor=actor))

@@ -1,0 +1,45 @@
+"""Personas for access tests. People (from helpers): 王芳 (wang-fang) in 站前区 龙山社区 第1网格, 李强 (li-qiang)
+in 第2网格 of the same community, 张伟 (zhang-wei) in 大石桥市. Officials:
+- gw: grid worker of 第1网格 (sees 王芳 only)
+- inv: investigator of 站前区 (sees 王芳 and 李强, not 张伟)
+- cmd: commander of 营口市 (everyone)
+- lab: lab of 营口市 (nobody: labs work on tubes)
+Resident account `wang` is 王芳 herself.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from fangkong.auth.actor import Actor
+from fangkong.auth.models import Role
+from fangkong.auth.service import create_user
+from fangkong.core.crypto import Keyring
+
+from .helpers import LI_QIANG_ID, WANG_FANG_ID, ZHANG_WEI_ID, load_people, load_regions, people_csv
+
+PASSWORD = "correct horse battery"
+
+CITY_PEOPLE = people_csv(
+    f"wang-fang,王芳,{WANG_FANG_ID},13812345678,210802001001001,H1,渤海大街12号",
+    f"li-qiang,李强,{LI_QIANG_ID},13900001111,210802001001002,H2,渤海大街14号",
+    f"zhang-wei,张伟,{ZHANG_WEI_ID},0417-5812345,210882001001001,H3,钢都路3号",
+)
+
+ACCOUNTS: dict[str, tuple[Role, str, str | None]] = {
+    "gw": (Role.grid_worker, "210802001001001", None),
+    "inv": (Role.investigator, "210802", None),
+    "cmd": (Role.commander, "210800", None),
+    "lab": (Role.lab, "210800", None),
+    "wang": (Role.resident, "210802001001001", "wang-fang"),
+}
+
+
+def build_city(db: Session, keys: Keyring) -> None:
+    load_regions(db)
+    load_people(db, keys, CITY_PEOPLE)
+    for username, (role, region, person) in ACCOUNTS.items():
+        create_user(
+            db, actor=Actor.system(), username=username, password=PASSWORD, grants=[(role, region)], person_ref=person
+        )
+    db.flush()

@@ -1,0 +1,167 @@
+"""Browser tests: Debian's chromium driven by Playwright against a real server on 127.0.0.1.
+
+The server runs in a thread of this process on a brand-new SQLite database with its own secret key. It cannot
+use the rolled-back `runtime` fixture of the other tests: the server thread has its own connections and only
+sees committed rows.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from fangkong.app import create_app
+from fangkong.core.config import Settings
+from fangkong.core.runtime import open_runtime
+from fangkong.web.templating import env, template_context
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+}
+
+# A page that shows every part of the shell the login pages will use: the signed-in header, messages, a form.
+SHELL_SAMPLE = """{% extends "base.html" %}
+{% block title %}Sample{% endblock %}
+{% block content %}
+<section class="panel panel--narrow">
+  <h1>Sign in</h1>
+  <p class="lead">A sample of the form styles; not a real page.</p>
+  <form class="form" method="post" action="/nowhere" novalidate>
+    {{ forms.field("username", "Username", value="wangfang", autocomplete="username", required=True) }}
+    {{ forms.field("password", "Password", type="password", error="Wrong username or password",
+                   autocomplete="current-password", required=True, hint="At least 12 characters") }}
+    <button class="button button--primary button--block" type="submit">Sign in</button>
+  </form>
+</section>
+{% endblock %}
+"""
+
+
+def _sample_shell_route(app: FastAPI) -> None:
+    template = env.from_string(SHELL_SAMPLE)
+
+    @app.get("/_test/shell", include_in_schema=False)
+    def shell(request: Request) -> HTMLResponse:
+        context = {
+            "user": {"display_name": "王芳"},
+            "user_role": "网格员" if template_context(request)["lang"] == "zh" else "Grid worker",
+            "csrf_token": "sample-token",
+            "flashes": [
+                {"kind": "success", "text": "Saved."},
+                {"kind": "error", "text": "Wrong username or password"},
+            ],
+        }
+        return HTMLResponse(template.render(template_context(request, context)))
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of `fangkong serve` running in a background thread on a free port."""
+    db_path = tmp_path_factory.mktemp("live") / "live.db"
+    runtime = open_runtime(Settings(database_url=f"sqlite:///{db_path}", secret_key=secrets.token_urlsafe(32)))
+    app = create_app(runtime)
+    _sample_shell_route(app)
+    # Bound here and handed over, so no other process can take the port between choosing and listening.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        runtime.database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = "chromium not installed: apt-get install -y chromium"
+        print(reason)
+        pytest.skip(reason)
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Opens a page in a fresh context (own cookies): new_page("phone" | "desktop", locale="zh-CN")."""
+    contexts: list[Any] = []
+
+    def open_page(viewport: str, locale: str = "zh-CN") -> Any:
+        context = browser.new_context(locale=locale, **VIEWPORTS[viewport])
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(new_page: Callable[..., Any]) -> Any:
+    return new_page("phone", locale="zh-CN")
+
+
+@pytest.fixture
+def desktop_page(new_page: Callable[..., Any]) -> Any:
+    return new_page("desktop", locale="zh-CN")
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
+    """screenshot(page, "phone") saves test-output/screenshots/<test name>-phone.png, the whole page."""
+
+    def save(page: Any, viewport: str) -> Path:
+        name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+        path = SCREENSHOTS / f"{name}-{viewport}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

@@ -1,0 +1,144 @@
+"""Every change and every full-record read by an official leaves a row; residents see who looked at them."""
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from fangkong.app import create_app
+from fangkong.auth.actor import Actor
+from fangkong.auth.service import create_token, get_user
+from fangkong.core.audit_models import AuditAction, AuditEvent
+from fangkong.core.crypto import Keyring
+from fangkong.core.runtime import Runtime
+
+from .access_helpers import PASSWORD, build_city
+from .helpers import WANG_FANG_ID, run
+
+
+@pytest.fixture
+def tokens(runtime: Runtime, keys: Keyring) -> dict[str, str]:
+    out = {}
+    with runtime.database.unit_of_work() as db:
+        build_city(db, keys)
+        for username in ("gw", "inv", "cmd", "wang", "lab"):
+            _, out[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
+    return out
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as c:
+        yield c
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def events(runtime: Runtime, action: AuditAction) -> list[AuditEvent]:
+    with runtime.database.unit_of_work() as db:
+        return list(db.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
+
+
+def test_a_full_record_read_by_an_official_is_audited_with_role_region_and_purpose(
+    client: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    response = client.get("/api/people/wang-fang", params={"purpose": "家访"}, headers=bearer(tokens["gw"]))
+    assert response.status_code == 200
+    (event,) = events(runtime, AuditAction.person_read)
+    assert (event.actor_username, event.actor_role, event.actor_region_code) == ("gw", "grid_worker", "210802001001001")
+    assert (event.entity_ref, event.purpose, event.channel.value) == ("wang-fang", "家访", "token")
+    assert event.address == "testclient"
+
+
+def test_a_resident_reading_their_own_record_is_not_logged_as_a_look(
+    client: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    assert client.get("/api/people/wang-fang", headers=bearer(tokens["wang"])).status_code == 200
+    assert events(runtime, AuditAction.person_read) == []
+
+
+def test_a_resident_sees_who_looked_at_their_data(client: TestClient, tokens: dict[str, str]) -> None:
+    client.get("/api/people/wang-fang", params={"purpose": "流调核实"}, headers=bearer(tokens["inv"]))
+    client.get("/api/people/wang-fang/identity", params={"purpose": "电话随访"}, headers=bearer(tokens["gw"]))
+    log = client.get("/api/me/access-log", headers=bearer(tokens["wang"])).json()
+    assert [(e["action"], e["role"], e["region_code"], e["region_name"], e["purpose"]) for e in log] == [
+        ("person_identity_read", "grid_worker", "210802001001001", "第1网格", "电话随访"),
+        ("person_read", "investigator", "210802", "站前区", "流调核实"),
+    ]
+    # Roles and regions, not who: the entries carry no username.
+    assert all(set(e) == {"at", "action", "channel", "role", "region_code", "region_name", "purpose"} for e in log)
+
+
+def test_clear_identity_needs_a_role_that_may_see_it_and_a_purpose(
+    client: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    clear = client.get("/api/people/wang-fang/identity", params={"purpose": "电话随访"}, headers=bearer(tokens["gw"]))
+    assert clear.json() == {"ref": "wang-fang", "id_number": WANG_FANG_ID, "phone": "13812345678"}
+    no_purpose = client.get("/api/people/wang-fang/identity", headers=bearer(tokens["gw"]))
+    assert no_purpose.status_code == 422
+    assert len(events(runtime, AuditAction.person_identity_read)) == 1
+
+
+def test_a_change_needs_a_reason_and_is_audited(client: TestClient, tokens: dict[str, str], runtime: Runtime) -> None:
+    no_reason = client.patch("/api/people/wang-fang", json={"phone": "13900002222"}, headers=bearer(tokens["gw"]))
+    assert no_reason.status_code == 422
+    changed = client.patch(
+        "/api/people/wang-fang",
+        json={"phone": "13900002222", "reason": "入户核实，电话已更换"},
+        headers=bearer(tokens["gw"]),
+    )
+    assert changed.status_code == 200
+    assert changed.json()["phone"] == "139****2222"
+    (event,) = events(runtime, AuditAction.person_update)
+    assert (event.purpose, event.details) == ("入户核实，电话已更换", "changed: phone")
+    commander = client.patch(
+        "/api/people/wang-fang", json={"address": "x", "reason": "r"}, headers=bearer(tokens["cmd"])
+    )
+    assert commander.status_code == 403
+
+
+def test_each_exported_person_is_audited(client: TestClient, tokens: dict[str, str], runtime: Runtime) -> None:
+    client.get("/api/people/export.csv", params={"purpose": "网格台账"}, headers=bearer(tokens["inv"]))
+    assert sorted(e.entity_ref for e in events(runtime, AuditAction.person_export)) == ["li-qiang", "wang-fang"]
+
+
+def test_account_changes_and_logins_are_audited(runtime: Runtime, tokens: dict[str, str]) -> None:
+    assert {e.entity_ref for e in events(runtime, AuditAction.user_create)} == {"gw", "inv", "cmd", "lab", "wang"}
+    assert len(events(runtime, AuditAction.token_create)) == 5
+
+
+def test_the_cli_prints_who_looked_at_a_person(cli: CliRunner, client: TestClient, tokens: dict[str, str]) -> None:
+    client.get("/api/people/wang-fang", params={"purpose": "流调核实"}, headers=bearer(tokens["inv"]))
+    result = run(cli, "audit", "--person", "wang-fang", "--json")
+    assert result.exit_code == 0
+    assert '"purpose": "流调核实"' in result.stdout
+    assert '"role": "investigator"' in result.stdout
+
+
+def test_the_audit_trail_refuses_updates_and_deletes(db: Session, keys: Keyring) -> None:
+    build_city(db, keys)
+    for statement in ("UPDATE audit_event SET purpose = 'forged'", "DELETE FROM audit_event"):
+        with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():
+            db.execute(text(statement))
+
+
+def test_secrets_never_reach_responses_or_logs(
+    client: TestClient, tokens: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bodies = [
+        client.get("/api/people", headers=bearer(tokens["cmd"])).text,
+        client.get("/api/people/wang-fang", headers=bearer(tokens["cmd"])).text,
+        client.get("/api/people/export.csv", params={"purpose": "x"}, headers=bearer(tokens["cmd"])).text,
+        client.get("/api/me", headers=bearer(tokens["cmd"])).text,
+    ]
+    everything = "\n".join(bodies) + caplog.text
+    for secret in (WANG_FANG_ID, "13812345678", PASSWORD, *tokens.values()):
+        assert secret not in everything

@@ -1,0 +1,120 @@
+"""No official reads, lists, searches or exports a person outside their region, through any route."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from fangkong.app import create_app
+from fangkong.auth.actor import Actor
+from fangkong.auth.service import create_token, get_user
+from fangkong.core.crypto import Keyring
+from fangkong.core.runtime import Runtime
+
+from .access_helpers import build_city
+from .helpers import ZHANG_WEI_ID, run
+
+VISIBLE = {
+    "gw": {"wang-fang"},
+    "inv": {"wang-fang", "li-qiang"},
+    "cmd": {"wang-fang", "li-qiang", "zhang-wei"},
+    "lab": set(),
+    "wang": {"wang-fang"},
+}
+EVERYONE = {"wang-fang", "li-qiang", "zhang-wei"}
+
+
+@pytest.fixture
+def city(runtime: Runtime, keys: Keyring) -> dict[str, str]:
+    """The city, committed (savepoint) so the API sees it, and a bearer token per persona."""
+    tokens = {}
+    with runtime.database.unit_of_work() as db:
+        build_city(db, keys)
+        for username in VISIBLE:
+            _, tokens[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
+    return tokens
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as c:
+        yield c
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("who", list(VISIBLE))
+def test_the_api_lists_and_reads_only_people_in_scope(client: TestClient, city: dict[str, str], who: str) -> None:
+    listed = client.get("/api/people", headers=auth(city[who]))
+    assert listed.status_code == 200
+    assert {p["ref"] for p in listed.json()} == VISIBLE[who]
+    for ref in EVERYONE:
+        response = client.get(f"/api/people/{ref}", headers=auth(city[who]))
+        if ref in VISIBLE[who]:
+            assert response.status_code == 200
+        else:
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("who", ["gw", "inv", "lab"])
+def test_searching_by_id_number_does_not_reach_outside(client: TestClient, city: dict[str, str], who: str) -> None:
+    found = client.get("/api/people", params={"q": ZHANG_WEI_ID}, headers=auth(city[who]))
+    assert found.json() == []
+    in_city = client.get("/api/people", params={"q": ZHANG_WEI_ID}, headers=auth(city["cmd"]))
+    assert [p["ref"] for p in in_city.json()] == ["zhang-wei"]
+
+
+@pytest.mark.parametrize("who", ["gw", "inv"])
+def test_export_identity_and_changes_stay_inside(client: TestClient, city: dict[str, str], who: str) -> None:
+    export = client.get("/api/people/export.csv", params={"purpose": "grid ledger"}, headers=auth(city[who]))
+    assert export.status_code == 200
+    exported = {line.split(",")[0] for line in export.text.strip().splitlines()[1:]}
+    assert exported == VISIBLE[who]
+    outside = client.get("/api/people/zhang-wei/identity", params={"purpose": "call"}, headers=auth(city[who]))
+    assert outside.status_code == 404
+    patch = client.patch("/api/people/zhang-wei", json={"address": "x", "reason": "moved"}, headers=auth(city[who]))
+    assert patch.status_code == 404
+
+
+def test_an_export_by_region_outside_scope_is_empty(client: TestClient, city: dict[str, str]) -> None:
+    export = client.get(
+        "/api/people/export.csv", params={"purpose": "ledger", "region": "210882"}, headers=auth(city["inv"])
+    )
+    assert export.text.strip().splitlines()[1:] == []
+
+
+def test_without_credentials_nothing_is_served(client: TestClient, city: dict[str, str]) -> None:
+    response = client.get("/api/people")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert client.get("/api/people", headers=auth("fk_forged")).status_code == 401
+
+
+def test_the_cli_as_a_user_is_scoped_like_the_api(cli: CliRunner, city: dict[str, str]) -> None:
+    shown = run(cli, "person", "show", "zhang-wei", "--as", "inv", "--json")
+    assert shown.exit_code == 1
+    assert "no person with ref zhang-wei" in shown.stderr
+    assert run(cli, "person", "show", "li-qiang", "--as", "inv", "--json").exit_code == 0
+    listed = run(cli, "person", "list", "--as", "gw", "--json")
+    assert '"wang-fang"' in listed.stdout
+    assert "li-qiang" not in listed.stdout
+    exported = run(cli, "person", "export", "--as", "inv", "--purpose", "ledger")
+    assert "li-qiang" in exported.stdout
+    assert "zhang-wei" not in exported.stdout
+    assert run(cli, "audit", "--person", "zhang-wei", "--as", "gw").exit_code == 1
+
+
+def test_the_scope_helper_is_the_only_filter(db: Session, keys: Keyring) -> None:
+    # A user without any people-reading role sees nobody even in their own region.
+    build_city(db, keys)
+    from fangkong.auth.scope import people_query
+    from fangkong.auth.service import actor_for
+    from fangkong.core.audit_models import Channel
+
+    lab = actor_for(db, user=get_user(db, username="lab"), channel=Channel.api)
+    assert db.execute(people_query(lab)).scalars().all() == []
