@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 
 from fangkong.app import create_app
 from fangkong.auth.actor import Actor
-from fangkong.auth.service import create_token, get_user
-from fangkong.core.audit_models import AuditAction, AuditEvent
+from fangkong.auth.service import actor_for, create_token, get_user
+from fangkong.core.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.core.crypto import Keyring
+from fangkong.core.errors import Forbidden, Invalid, NotFound
 from fangkong.core.runtime import Runtime
+from fangkong.people.access import Identity, reveal_identity
 
 from .access_helpers import PASSWORD, build_city
 from .helpers import WANG_FANG_ID, run
@@ -64,9 +66,15 @@ def test_a_resident_reading_their_own_record_is_not_logged_as_a_look(
     assert events(runtime, AuditAction.person_read) == []
 
 
-def test_a_resident_sees_who_looked_at_their_data(client: TestClient, tokens: dict[str, str]) -> None:
+def reveal(runtime: Runtime, username: str, ref: str, purpose: str) -> Identity:
+    with runtime.database.unit_of_work() as db:
+        actor = actor_for(db, user=get_user(db, username=username), channel=Channel.api)
+        return reveal_identity(db, actor=actor, keys=runtime.keys, ref=ref, purpose=purpose)
+
+
+def test_a_resident_sees_who_looked_at_their_data(client: TestClient, tokens: dict[str, str], runtime: Runtime) -> None:
     client.get("/api/people/wang-fang", params={"purpose": "流调核实"}, headers=bearer(tokens["inv"]))
-    client.get("/api/people/wang-fang/identity", params={"purpose": "电话随访"}, headers=bearer(tokens["gw"]))
+    reveal(runtime, "gw", "wang-fang", "电话随访")
     log = client.get("/api/me/access-log", headers=bearer(tokens["wang"])).json()
     assert [(e["action"], e["role"], e["region_code"], e["region_name"], e["purpose"]) for e in log] == [
         ("person_identity_read", "grid_worker", "210802001001001", "第1网格", "电话随访"),
@@ -76,14 +84,21 @@ def test_a_resident_sees_who_looked_at_their_data(client: TestClient, tokens: di
     assert all(set(e) == {"at", "action", "channel", "role", "region_code", "region_name", "purpose"} for e in log)
 
 
-def test_clear_identity_needs_a_role_that_may_see_it_and_a_purpose(
-    client: TestClient, tokens: dict[str, str], runtime: Runtime
-) -> None:
-    clear = client.get("/api/people/wang-fang/identity", params={"purpose": "电话随访"}, headers=bearer(tokens["gw"]))
-    assert clear.json() == {"ref": "wang-fang", "id_number": WANG_FANG_ID, "phone": "13812345678"}
-    no_purpose = client.get("/api/people/wang-fang/identity", headers=bearer(tokens["gw"]))
-    assert no_purpose.status_code == 422
+def test_clear_identity_needs_a_role_that_may_see_it_and_a_purpose(tokens: dict[str, str], runtime: Runtime) -> None:
+    clear = reveal(runtime, "gw", "wang-fang", "电话随访")
+    assert (clear.id_number, clear.phone) == (WANG_FANG_ID, "13812345678")
+    with pytest.raises(Invalid, match="purpose"):
+        reveal(runtime, "gw", "wang-fang", "  ")
+    with pytest.raises(Forbidden):
+        reveal(runtime, "cmd", "wang-fang", "curious")  # commanders read figures, not phone numbers
+    with pytest.raises(NotFound):
+        reveal(runtime, "gw", "zhang-wei", "call")  # outside the grid
     assert len(events(runtime, AuditAction.person_identity_read)) == 1
+
+
+def test_no_api_route_returns_a_clear_id_number_or_phone(client: TestClient, tokens: dict[str, str]) -> None:
+    paths = [route.path for route in client.app.routes if getattr(route, "path", "").startswith("/api/people")]  # type: ignore[attr-defined]
+    assert not any("identity" in p for p in paths)
 
 
 def test_a_change_needs_a_reason_and_is_audited(client: TestClient, tokens: dict[str, str], runtime: Runtime) -> None:

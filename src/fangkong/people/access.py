@@ -26,8 +26,9 @@ from fangkong.people.service import read_person
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region, subtree_ids
 
-# Who may see a clear ID number or phone (to call a contact, to check a document at the door of a site).
-IDENTITY_READERS = (Role.investigator, Role.grid_worker, Role.quarantine_staff, Role.commander)
+# Who may use a clear ID number or phone (to call a contact, to check a document at a quarantine site).
+# Commanders work with figures, not with phone numbers.
+IDENTITY_READERS = (Role.investigator, Role.grid_worker, Role.quarantine_staff)
 EDITORS = (Role.grid_worker, Role.investigator)
 
 
@@ -80,6 +81,8 @@ def read_full_record(db: Session, *, actor: Actor, keys: Keyring, ref: str, purp
 
 
 def reveal_identity(db: Session, *, actor: Actor, keys: Keyring, ref: str, purpose: str) -> Identity:
+    """Clear ID number and phone, for code that must use them (an SMS or telephony adapter dialling a contact),
+    never for an API response: those stay masked. Audited, with a purpose, for roles that need it."""
     person = get_readable_person(db, actor=actor, ref=ref)
     if not _is_self(actor, person):
         if not actor.has(*IDENTITY_READERS):

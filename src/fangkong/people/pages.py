@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from fangkong.auth.pages import PageActor, login_redirect, shell
+from fangkong.auth.actor import Actor
+from fangkong.auth.pages import PageActor, check_csrf, login_redirect, shell
 from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden, Invalid, NotFound
@@ -19,17 +20,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 
-@router.get("/people")
-def people(
-    request: Request,
-    db: DbSession,
-    keys: Keys,
-    actor: PageActor,
-    q: Annotated[str, Query(max_length=100)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
-) -> Response:
-    if actor is None:
-        return login_redirect(request)
+def _people_page(request: Request, db: DbSession, keys: Keys, actor: Actor, q: str, page: int) -> Response:
     if not actor.has(*PEOPLE_READERS):
         raise Forbidden("your role does not work with the resident registry")
     rows = access.search_people(
@@ -38,6 +29,33 @@ def people(
     context = {"rows": rows[:PAGE_SIZE], "q": q, "page": page, "has_next": len(rows) > PAGE_SIZE}
     template = "people/_rows.html" if request.headers.get("hx-request") else "people/list.html"
     return render(request, template, {**shell(request, actor), **context})
+
+
+@router.get("/people")
+def people(
+    request: Request, db: DbSession, keys: Keys, actor: PageActor, page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """Everyone in the official's regions, by ref, a page at a time."""
+    if actor is None:
+        return login_redirect(request)
+    return _people_page(request, db, keys, actor, "", page)
+
+
+@router.post("/people")
+def search(
+    request: Request,
+    db: DbSession,
+    keys: Keys,
+    actor: PageActor,
+    q: Annotated[str, Form(max_length=100)] = "",
+    page: Annotated[int, Form(ge=1)] = 1,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """A search is posted, so ID numbers and phones never appear in URLs, server logs or browser history."""
+    if actor is None:
+        return login_redirect(request)
+    check_csrf(request, csrf_token)
+    return _people_page(request, db, keys, actor, q.strip(), page)
 
 
 @router.get("/people/{ref}")

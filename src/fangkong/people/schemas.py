@@ -54,12 +54,11 @@ class PersonRead(BaseModel):
         )
 
 
-class PersonIdentityRead(BaseModel):
-    """Clear identity data: only returned by the audited identity endpoint."""
-
-    ref: str
-    id_number: str
-    phone: str | None
+class PersonSearch(BaseModel):
+    q: str = Field(min_length=1, max_length=100, description="ref, name prefix, or exact ID number or phone")
+    region: str | None = Field(default=None, description="only this region's subtree")
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
 
 
 class PersonUpdate(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from fangkong.auth.deps import CurrentActor
 from fangkong.core.deps import DbSession, Keys
 from fangkong.people import access
-from fangkong.people.schemas import AccessLogEntry, PersonIdentityRead, PersonRead, PersonUpdate
+from fangkong.people.schemas import AccessLogEntry, PersonRead, PersonSearch, PersonUpdate
 
 router = APIRouter(tags=["people"])
 
@@ -23,11 +23,20 @@ def list_people(
     keys: Keys,
     actor: CurrentActor,
     region: Annotated[str | None, Query(description="only this region's subtree")] = None,
-    q: Annotated[str | None, Query(description="ref, name prefix, or exact ID number or phone")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[PersonRead]:
-    return access.search_people(db, actor=actor, keys=keys, region_code=region, query=q, limit=limit, offset=offset)
+    """People within your regions, masked, by ref."""
+    return access.search_people(db, actor=actor, keys=keys, region_code=region, limit=limit, offset=offset)
+
+
+@router.post("/people/search", response_model=list[PersonRead])
+def search_people(search: PersonSearch, db: DbSession, keys: Keys, actor: CurrentActor) -> list[PersonRead]:
+    """Search within your regions by ref, name prefix, or exactly by ID number or phone. A POST, so that ID
+    numbers and phones never travel in URLs (which proxies log and browsers keep in their history)."""
+    return access.search_people(
+        db, actor=actor, keys=keys, region_code=search.region, query=search.q, limit=search.limit, offset=search.offset
+    )
 
 
 @router.get("/people/export.csv", response_class=StreamingResponse)
@@ -56,18 +65,6 @@ def export_people(
 @router.get("/people/{ref}", response_model=PersonRead)
 def get_person(ref: str, db: DbSession, keys: Keys, actor: CurrentActor, purpose: str = "view record") -> PersonRead:
     return access.read_full_record(db, actor=actor, keys=keys, ref=ref, purpose=purpose)
-
-
-@router.get("/people/{ref}/identity", response_model=PersonIdentityRead)
-def get_identity(
-    ref: str,
-    db: DbSession,
-    keys: Keys,
-    actor: CurrentActor,
-    purpose: Annotated[str, Query(min_length=1, description="why you need the clear values")],
-) -> PersonIdentityRead:
-    identity = access.reveal_identity(db, actor=actor, keys=keys, ref=ref, purpose=purpose)
-    return PersonIdentityRead(ref=identity.ref, id_number=identity.id_number, phone=identity.phone)
 
 
 @router.patch("/people/{ref}", response_model=PersonRead)
