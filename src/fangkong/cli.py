@@ -85,13 +85,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the JSON API with uvicorn (documentation at /api/docs)."""
+    """Serve the pages and the JSON API with uvicorn (API documentation at /api/docs)."""
     import uvicorn
 
     from fangkong.app import create_app
 
     rt = runtime()
-    out.print(f"fangkong serving on http://{host}:{port}  (API docs at /api/docs)")
+    out.print(f"fangkong serving on http://{host}:{port}  (API documentation at /api/docs)")
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info", access_log=False)
 
 
