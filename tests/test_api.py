@@ -59,3 +59,12 @@ def test_bad_parameters_and_unknown_routes_use_the_same_error_shape(client: Test
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404
     assert missing.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+
+
+def test_validation_errors_speak_the_callers_language(client: TestClient) -> None:
+    english = client.get("/api/regions/210802/subtree", params={"level": "county"}, headers={"accept-language": "en"})
+    assert english.json()["error"]["message"] == (
+        "level must be one of 'city', 'district', 'street', 'community' or 'grid'"
+    )
+    chinese = client.get("/api/regions/210802/subtree", params={"level": "county"}, headers={"accept-language": "zh"})
+    assert chinese.json()["error"]["message"].startswith("level 必须是以下之一：")

@@ -16,12 +16,13 @@ from fangkong.auth.views import router as auth_router
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
+from fangkong.core.validation_messages import describe
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
 from fangkong.web import install as install_web
 from fangkong.web.errors import error_page, wants_html_error
-from fangkong.web.i18n import gettext, request_language
+from fangkong.web.i18n import gettext, request_language, translator
 
 log = logging.getLogger("fangkong")
 
@@ -42,12 +43,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(exc.code, message), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg")))
-        return JSONResponse(error_body("invalid", "; ".join(parts)), status_code=422)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message = describe(exc.errors(), translator(request_language(request)))
+        return JSONResponse(error_body("invalid", message), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
