@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.service import create_user
+from fangkong.auth.service import create_token, create_user, get_user
 from fangkong.core.crypto import Keyring
+from fangkong.core.runtime import Runtime
 
 from .helpers import LI_QIANG_ID, WANG_FANG_ID, ZHANG_WEI_ID, load_people, load_regions, people_csv
 
@@ -33,6 +34,20 @@ ACCOUNTS: dict[str, tuple[Role, str, str | None]] = {
     "lab": (Role.lab, "210800", None),
     "wang": (Role.resident, "210802001001001", "wang-fang"),
 }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def city_with_tokens(runtime: Runtime, keys: Keyring) -> dict[str, str]:
+    """The city committed (a savepoint, in tests) so that the API sees it, and a bearer token per persona."""
+    tokens = {}
+    with runtime.database.unit_of_work() as db:
+        build_city(db, keys)
+        for username in ACCOUNTS:
+            _, tokens[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
+    return tokens
 
 
 def build_city(db: Session, keys: Keyring) -> None:

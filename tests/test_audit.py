@@ -11,36 +11,26 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
-from fangkong.auth.actor import Actor
-from fangkong.auth.service import actor_for, create_token, get_user
+from fangkong.auth.service import actor_for, get_user
 from fangkong.core.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Forbidden, Invalid, NotFound
 from fangkong.core.runtime import Runtime
 from fangkong.people.access import Identity, reveal_identity
 
-from .access_helpers import PASSWORD, build_city
+from .access_helpers import PASSWORD, bearer, build_city, city_with_tokens
 from .helpers import WANG_FANG_ID, run
 
 
 @pytest.fixture
 def tokens(runtime: Runtime, keys: Keyring) -> dict[str, str]:
-    out = {}
-    with runtime.database.unit_of_work() as db:
-        build_city(db, keys)
-        for username in ("gw", "inv", "cmd", "wang", "lab"):
-            _, out[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
-    return out
+    return city_with_tokens(runtime, keys)
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime)) as c:
         yield c
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def events(runtime: Runtime, action: AuditAction) -> list[AuditEvent]:

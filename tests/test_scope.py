@@ -8,12 +8,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
-from fangkong.auth.actor import Actor
-from fangkong.auth.service import create_token, get_user
+from fangkong.auth.service import get_user
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from .access_helpers import build_city
+from .access_helpers import bearer, build_city, city_with_tokens
 from .helpers import ZHANG_WEI_ID, run
 
 VISIBLE = {
@@ -28,13 +27,7 @@ EVERYONE = {"wang-fang", "li-qiang", "zhang-wei"}
 
 @pytest.fixture
 def city(runtime: Runtime, keys: Keyring) -> dict[str, str]:
-    """The city, committed (savepoint) so the API sees it, and a bearer token per persona."""
-    tokens = {}
-    with runtime.database.unit_of_work() as db:
-        build_city(db, keys)
-        for username in VISIBLE:
-            _, tokens[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
-    return tokens
+    return city_with_tokens(runtime, keys)
 
 
 @pytest.fixture
@@ -43,17 +36,13 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield c
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.mark.parametrize("who", list(VISIBLE))
 def test_the_api_lists_and_reads_only_people_in_scope(client: TestClient, city: dict[str, str], who: str) -> None:
-    listed = client.get("/api/people", headers=auth(city[who]))
+    listed = client.get("/api/people", headers=bearer(city[who]))
     assert listed.status_code == 200
     assert {p["ref"] for p in listed.json()} == VISIBLE[who]
     for ref in EVERYONE:
-        response = client.get(f"/api/people/{ref}", headers=auth(city[who]))
+        response = client.get(f"/api/people/{ref}", headers=bearer(city[who]))
         if ref in VISIBLE[who]:
             assert response.status_code == 200
         else:
@@ -63,25 +52,25 @@ def test_the_api_lists_and_reads_only_people_in_scope(client: TestClient, city: 
 
 @pytest.mark.parametrize("who", ["gw", "inv", "lab"])
 def test_searching_by_id_number_does_not_reach_outside(client: TestClient, city: dict[str, str], who: str) -> None:
-    found = client.post("/api/people/search", json={"q": ZHANG_WEI_ID}, headers=auth(city[who]))
+    found = client.post("/api/people/search", json={"q": ZHANG_WEI_ID}, headers=bearer(city[who]))
     assert found.json() == []
-    in_city = client.post("/api/people/search", json={"q": ZHANG_WEI_ID}, headers=auth(city["cmd"]))
+    in_city = client.post("/api/people/search", json={"q": ZHANG_WEI_ID}, headers=bearer(city["cmd"]))
     assert [p["ref"] for p in in_city.json()] == ["zhang-wei"]
 
 
 @pytest.mark.parametrize("who", ["gw", "inv"])
 def test_export_and_changes_stay_inside(client: TestClient, city: dict[str, str], who: str) -> None:
-    export = client.get("/api/people/export.csv", params={"purpose": "grid ledger"}, headers=auth(city[who]))
+    export = client.get("/api/people/export.csv", params={"purpose": "grid ledger"}, headers=bearer(city[who]))
     assert export.status_code == 200
     exported = {line.split(",")[0] for line in export.text.strip().splitlines()[1:]}
     assert exported == VISIBLE[who]
-    patch = client.patch("/api/people/zhang-wei", json={"address": "x", "reason": "moved"}, headers=auth(city[who]))
+    patch = client.patch("/api/people/zhang-wei", json={"address": "x", "reason": "moved"}, headers=bearer(city[who]))
     assert patch.status_code == 404
 
 
 def test_an_export_by_region_outside_scope_is_empty(client: TestClient, city: dict[str, str]) -> None:
     export = client.get(
-        "/api/people/export.csv", params={"purpose": "ledger", "region": "210882"}, headers=auth(city["inv"])
+        "/api/people/export.csv", params={"purpose": "ledger", "region": "210882"}, headers=bearer(city["inv"])
     )
     assert export.text.strip().splitlines()[1:] == []
 
@@ -90,7 +79,7 @@ def test_without_credentials_nothing_is_served(client: TestClient, city: dict[st
     response = client.get("/api/people")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
-    assert client.get("/api/people", headers=auth("fk_forged")).status_code == 401
+    assert client.get("/api/people", headers=bearer("fk_forged")).status_code == 401
 
 
 def test_the_cli_as_a_user_is_scoped_like_the_api(cli: CliRunner, city: dict[str, str]) -> None:
