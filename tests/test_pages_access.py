@@ -168,3 +168,18 @@ def test_searching_the_people_page_is_posted_scoped_and_protected(client: TestCl
     fragment = client.post("/people", data={"q": "李", "csrf_token": token}, headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith("<table")
     assert client.post("/people", data={"q": "李", "csrf_token": "forged"}).status_code == 403
+
+
+def test_a_copied_session_cookie_stops_working_after_logout(client: TestClient) -> None:
+    log_in(client, "gw")
+    stolen = client.cookies.get(SESSION_COOKIE)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").text)})
+    client.cookies.set(SESSION_COOKIE, stolen or "")
+    assert client.get("/").status_code == 303
+
+
+def test_a_resident_opening_a_record_page_is_sent_to_their_own(client: TestClient) -> None:
+    log_in(client, "wang")
+    response = client.get("/people/wang-fang", params={"purpose": "x"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/me"

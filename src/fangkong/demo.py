@@ -232,6 +232,16 @@ def fill_demo_city(
 
 # --- demo accounts: one per role ------------------------------------------------------------------------------
 
+DEMO_TITLES = {
+    "venue_operator": "场所负责人",
+    "grid_worker": "网格员",
+    "investigator": "流调员",
+    "quarantine_staff": "隔离点工作人员",
+    "sampler": "采样员",
+    "lab": "检测机构",
+    "commander": "指挥部",
+    "admin": "管理员",
+}
 DEMO_PASSWORD = "fangkong-demo"  # noqa: S105 - printed to whoever ran `fangkong demo`; for trying it out only
 
 
@@ -278,7 +288,7 @@ def create_demo_accounts(db: Session) -> list[DemoAccount]:
                 username=role.value,
                 password=DEMO_PASSWORD,
                 grants=[(role, region.code)],
-                display_name=resident.name if role is Role.resident else f"demo {role.value}",
+                display_name=resident.name if role is Role.resident else f"{DEMO_TITLES[role.value]}（演示）",
                 person_ref=person_ref,
             )
         accounts.append(DemoAccount(role.value, role.value, region.code, region.name, person_ref))

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from fangkong import demo
 from fangkong.app import create_app
 from fangkong.core.config import Settings
-from fangkong.core.runtime import open_runtime
+from fangkong.core.runtime import Runtime, open_runtime
+from fangkong.people.service import get_person
 from fangkong.web.templating import env, template_context
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,11 +86,20 @@ def _sample_shell_route(app: FastAPI) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of `fangkong serve` running in a background thread on a free port."""
+def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The runtime the live server uses: a brand-new SQLite database with its own secret key."""
     db_path = tmp_path_factory.mktemp("live") / "live.db"
     runtime = open_runtime(Settings(database_url=f"sqlite:///{db_path}", secret_key=secrets.token_urlsafe(32)))
-    app = create_app(runtime)
+    try:
+        yield runtime
+    finally:
+        runtime.database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_runtime: Runtime) -> Iterator[str]:
+    """Base URL of `fangkong serve` running in a background thread on a free port."""
+    app = create_app(live_runtime)
     _sample_shell_route(app)
     # Bound here and handed over, so no other process can take the port between choosing and listening.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -108,7 +120,53 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        runtime.database.engine.dispose()
+
+
+def box_of(element: Any) -> dict[str, float]:
+    """The bounding box of a visible element (Playwright's is None for a hidden one)."""
+    box = element.bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+@dataclass(frozen=True)
+class DemoCity:
+    """What the live server's database holds: the demo city and one account per role (see fangkong.demo)."""
+
+    accounts: dict[str, demo.DemoAccount]  # by username, which is the role value
+    resident_ref: str
+    resident_name: str
+    password: str = demo.DEMO_PASSWORD
+
+
+@pytest.fixture(scope="session")
+def demo_city(cheap_password_hashing: None, live_runtime: Runtime) -> DemoCity:
+    """Fills the live server's database once per session, through the same code as `fangkong demo`.
+
+    Rows are committed, so the server thread sees them. Accounts are hashed with the cheap argon2 parameters."""
+    with live_runtime.database.unit_of_work() as db:
+        if demo.database_is_empty(db):
+            demo.fill_demo_city(db, keys=live_runtime.keys, people=200, seed=2020)
+        accounts = {a.username: a for a in demo.create_demo_accounts(db)}
+        resident_ref = accounts["resident"].person_ref
+        assert resident_ref is not None
+        resident_name = get_person(db, ref=resident_ref).name
+    return DemoCity(accounts=accounts, resident_ref=resident_ref, resident_name=resident_name)
+
+
+@pytest.fixture
+def sign_in(live_server: str, demo_city: DemoCity) -> Callable[..., Any]:
+    """sign_in(page, "grid_worker") logs in through the login form and waits for the home page."""
+
+    def log_in(page: Any, username: str, password: str = demo_city.password) -> Any:
+        page.goto(f"{live_server}/login")
+        page.locator("#field-username").fill(username)
+        page.locator("#field-password").fill(password)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.wait_for_url(f"{live_server}/")
+        return page
+
+    return log_in
 
 
 @pytest.fixture(scope="session")
@@ -154,14 +212,15 @@ def desktop_page(new_page: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
-    """screenshot(page, "phone") saves test-output/screenshots/<test name>-phone.png, the whole page."""
+def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
+    """screenshot(page, "phone") saves test-output/screenshots/<test name>-phone.png, the whole page
+    (full_page=False: only what the viewport shows, for long lists)."""
 
-    def save(page: Any, viewport: str) -> Path:
+    def save(page: Any, viewport: str, *, full_page: bool = True) -> Path:
         name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
         path = SCREENSHOTS / f"{name}-{viewport}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return save

@@ -163,3 +163,11 @@ def test_it_serves_versioned_static_files_with_long_caching(client: TestClient) 
 def test_it_tells_browsers_from_programs_by_the_accept_header(accept: str, expected: bool) -> None:
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept", accept.encode())]}
     assert prefers_html(Request(scope)) is expected
+
+
+def test_it_shows_times_in_the_citys_time_zone() -> None:
+    import datetime as dt
+
+    from fangkong.web.templating import local_time
+
+    assert local_time(dt.datetime(2022, 3, 20, 6, 5, tzinfo=dt.UTC)) == "2022-03-20 14:05 UTC+8"

@@ -125,6 +125,11 @@ def login(
 def logout(request: Request, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = "") -> Response:
     if actor is not None:
         check_csrf(request, csrf_token)
+        # Sessions are stateless cookies: deleting ours would leave a copied cookie valid for hours. Bumping the
+        # epoch ends every session of this user, on every device (a shared phone at a checkpoint included).
+        user = db.get(User, actor.user_id) if actor.user_id is not None else None
+        if user is not None:
+            user.session_epoch += 1
         audit.record(db, actor=actor, action=AuditAction.logout, entity_type="user", entity_ref=actor.username)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_file: Path | None = None
     import_batch_size: int = 5000
+    # The city's time zone: pages show times in it (everything is stored in UTC).
+    timezone: str = "Asia/Shanghai"
 
     def sqlalchemy_url(self) -> str:
         """The URL as SQLAlchemy wants it: a plain postgresql:// URL means psycopg 3."""

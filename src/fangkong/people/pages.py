@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.pages import PageActor, check_csrf, login_redirect, shell
@@ -70,13 +70,18 @@ def person(
     """Opening a full record asks for its purpose first; the read is audited with it."""
     if actor is None:
         return login_redirect(request)
-    if not purpose.strip():
+    if not actor.has(*PEOPLE_READERS):
+        if actor.person_id is not None:
+            return RedirectResponse("/me", status_code=303)  # a resident's own record has its own page
+        raise Forbidden("your role does not work with the resident registry")
+    purpose = purpose.strip()
+    if not purpose:
         # Show who it is (masked row, not audited: it is what the list shows) and ask why.
         preview = access.search_people(db, actor=actor, keys=keys, query=ref, limit=1)
         if not preview or preview[0].ref != ref:
             raise NotFound("no person with ref %(ref)s", ref=ref)
         return render(request, "people/purpose.html", {**shell(request, actor), "person": preview[0]})
-    record = access.read_full_record(db, actor=actor, keys=keys, ref=ref, purpose=purpose.strip())
+    record = access.read_full_record(db, actor=actor, keys=keys, ref=ref, purpose=purpose)
     return render(request, "people/detail.html", {**shell(request, actor), "person": record, "purpose": purpose})
 
 

@@ -7,18 +7,21 @@ context is tested with `{% if user is defined %}`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from fangkong import __version__
+from fangkong.core.config import get_settings
 from fangkong.web import i18n
 
 WEB_DIR = Path(__file__).parent
@@ -51,6 +54,23 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(value: dt.datetime) -> str:
+    """A stored UTC instant as the city's wall-clock time with its offset: "2026-11-22 21:59 UTC+8"."""
+    local = value.astimezone(_zone(get_settings().timezone))
+    offset = local.utcoffset() or dt.timedelta(0)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    suffix = f"UTC{hours:+d}" + (f":{abs(rest) // 60:02d}" if rest else "")
+    return f"{local:%Y-%m-%d %H:%M} {suffix}"
+
+
+env.filters["local_time"] = local_time
 
 
 @lru_cache(maxsize=256)
