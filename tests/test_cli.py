@@ -3,6 +3,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from fangkong.core.runtime import Runtime
+
 from .helpers import LI_QIANG_ID, REGIONS_CSV, WANG_FANG_ID, people_csv, run
 
 PEOPLE = people_csv(
@@ -83,3 +85,19 @@ def test_demo_fills_a_city_once_per_seed(cli: CliRunner) -> None:
     other = run(cli, "demo", "--people", "40", "--seed", "4")
     assert other.exit_code == 2
     assert "holds the demo city of seed 3" in other.stderr
+
+
+def test_an_import_leaves_one_audit_row_with_its_counts_and_reason(
+    cli: CliRunner, tmp_path: Path, runtime: Runtime
+) -> None:
+    from sqlalchemy import select
+
+    from fangkong.core.audit_models import AuditAction, AuditEvent
+
+    run(cli, "import", "regions", write(tmp_path, "r.csv", REGIONS_CSV))
+    run(cli, "import", "people", write(tmp_path, "p.csv", PEOPLE), "--reason", "2022 census update")
+    with runtime.database.unit_of_work() as db:
+        (event,) = db.execute(select(AuditEvent).where(AuditEvent.action == AuditAction.person_import)).scalars()
+    assert (event.actor_username, event.purpose) == ("system", "2022 census update")
+    assert event.details == "imported 1, updated 0, rejected 3, unchanged 0"
+    assert event.entity_ref.endswith("p.csv")

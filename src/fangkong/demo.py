@@ -19,13 +19,14 @@ from faker import Faker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth.actor import Actor
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Conflict
 from fangkong.core.ids import make_resident_id
 from fangkong.core.importing import CsvRow
 from fangkong.core.models import SystemSetting
 from fangkong.people.models import Person
-from fangkong.people.service import import_people
+from fangkong.people.service import import_people, record_import
 from fangkong.regions.models import Region
 from fangkong.regions.service import import_regions
 
@@ -222,6 +223,7 @@ def fill_demo_city(
     people_report = import_people(db, keys=keys, rows=rows, on_batch=on_people)
     if people_report.errors:
         raise RuntimeError(f"demo people rejected: {people_report.errors[:3]}")
+    record_import(db, actor=Actor.system(), source=f"demo seed {seed}", report=people_report, reason="demo city")
     counts = {level: sum(1 for s in specs if s.level == level) for level in ("district", "street", "community", "grid")}
     return (
         f"demo city {CITY[1]} ({CITY[0]}), seed {seed}: {counts['district']} districts, {counts['street']} streets, "
@@ -257,7 +259,6 @@ class DemoAccount:
 def create_demo_accounts(db: Session) -> list[DemoAccount]:
     """One account per role, scoped around the demo's first resident (P0000001), so that the resident, their
     grid worker and their district's investigator see the same person. Existing accounts are left alone."""
-    from fangkong.auth.actor import Actor
     from fangkong.auth.models import Role, User
     from fangkong.auth.service import create_user
     from fangkong.people.service import get_person
