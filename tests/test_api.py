@@ -21,8 +21,12 @@ def test_health_answers_ok(client: TestClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_openapi_docs_are_served(client: TestClient) -> None:
-    assert client.get("/api/docs").status_code == 200
+def test_openapi_docs_are_served_without_any_cdn(client: TestClient) -> None:
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert "/api/health" in client.get("/api/openapi.json").json()["paths"]
 
 

@@ -6,7 +6,8 @@ import logging
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +24,7 @@ from fangkong.regions.views import router as regions_router
 from fangkong.web import install as install_web
 from fangkong.web.errors import error_page, wants_html_error
 from fangkong.web.i18n import gettext, request_language, translator
+from fangkong.web.templating import static_url
 
 log = logging.getLogger("fangkong")
 
@@ -68,7 +70,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         title="fangkong",
         version=__version__,
         description="防控 — a city's epidemic prevention and control platform.",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from vendored files: FastAPI's default page loads them from a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -88,6 +90,17 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     api.include_router(people_router)
     app.include_router(api)
     install_web(app)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="fangkong API",
+            swagger_js_url=static_url("vendor/swagger-ui/swagger-ui-bundle.js"),
+            swagger_css_url=static_url("vendor/swagger-ui/swagger-ui.css"),
+            swagger_favicon_url=static_url("img/favicon.svg"),
+        )
+
     app.include_router(auth_pages)
     app.include_router(people_pages)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fangkong.auth import service
 from fangkong.auth.actor import Actor
@@ -32,10 +33,17 @@ def session_user(request: Request, db: DbSession) -> User | None:
     return user
 
 
-def optional_actor(request: Request, db: DbSession) -> Actor | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        token_user, token = service.user_for_token(db, token=header[7:].strip())
+# Declared so that OpenAPI (and the Authorize button of /api/docs) knows about bearer tokens.
+bearer_scheme = HTTPBearer(auto_error=False, description="an API token from `fangkong token create` or /tokens")
+
+
+def optional_actor(
+    request: Request,
+    db: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+) -> Actor | None:
+    if credentials is not None:
+        token_user, token = service.user_for_token(db, token=credentials.credentials.strip())
         return service.actor_for(
             db, user=token_user, channel=Channel.token, address=client_address(request), token_id=token.id
         )
