@@ -144,3 +144,18 @@ def test_the_person_factory_uses_the_real_import_path(db: Session, keys: Keyring
     person = make_person(db, keys, ref="li-qiang", name="李强", id_number=LI_QIANG_ID)
     assert person.name == "李强"
     assert find_by_id_number(db, keys=keys, number=LI_QIANG_ID) == person
+
+
+def test_imported_timestamps_compare_equal_in_sql(db: Session, keys: Keyring) -> None:
+    # The bulk path writes through the driver: its timestamps must be stored exactly as SQLAlchemy writes them,
+    # or equality queries on them silently find nothing (SQLite stores them as text).
+    import datetime as dt
+
+    from fangkong.core import clock
+
+    load_regions(db)
+    instant = dt.datetime(2026, 11, 22, 9, 38, tzinfo=dt.UTC)
+    with clock.frozen_at(instant):
+        load_people(db, keys, GOOD)
+    assert db.execute(select(Person.ref).where(Person.created_at == instant)).scalars().all() != []
+    assert len(db.execute(select(Person.ref).where(Person.created_at == instant)).scalars().all()) == 3

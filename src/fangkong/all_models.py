@@ -5,15 +5,19 @@ from fangkong.core.audit_models import AuditEvent
 from fangkong.core.models import SystemSetting
 from fangkong.people.models import Person
 from fangkong.regions.models import Household, Region
+from fangkong.venues.models import Checkin, RetiredVenueToken, Venue
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Checkin",
     "Household",
     "LoginAttempt",
     "Person",
     "Region",
+    "RetiredVenueToken",
     "RoleGrant",
     "SystemSetting",
     "User",
+    "Venue",
 ]

@@ -21,6 +21,8 @@ from fangkong.core.validation_messages import describe
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
+from fangkong.venues.pages import router as venue_pages
+from fangkong.venues.views import router as venues_router
 from fangkong.web import install as install_web
 from fangkong.web.errors import error_page, wants_html_error
 from fangkong.web.i18n import gettext, request_language, translator
@@ -88,6 +90,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     api.include_router(regions_router)
     api.include_router(auth_router)
     api.include_router(people_router)
+    api.include_router(venues_router)
     app.include_router(api)
     install_web(app)
 
@@ -103,5 +106,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     app.include_router(auth_pages)
     app.include_router(people_pages)
+    app.include_router(venue_pages)
 
     return app

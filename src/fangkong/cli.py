@@ -7,21 +7,29 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fangkong import cli_access
-from fangkong.cli_common import AsUser, acting, domain_errors, err, out, runtime
+from fangkong import cli_access, cli_venues
+from fangkong.cli_common import (
+    AsUser,
+    acting,
+    domain_errors,
+    err,
+    file_progress,
+    import_app,
+    out,
+    print_report,
+    runtime,
+)
 from fangkong.core import migrate
 from fangkong.core.config import get_settings
 from fangkong.core.db import make_engine
-from fangkong.core.importing import ImportReport, open_csv, read_csv
+from fangkong.core.importing import open_csv, read_csv
 from fangkong.people.schemas import PersonRead
 
 if TYPE_CHECKING:
@@ -39,42 +47,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-import_app = typer.Typer(help="Import CSV files (UTF-8; re-running a file changes nothing).", no_args_is_help=True)
 person_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(person_app, name="person")
 
 
-@contextmanager
-def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar over the bytes of a file, shown only on a terminal."""
-    progress = Progress(
-        TextColumn(label),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    task = progress.add_task(label, total=path.stat().st_size if path.exists() else 0)
-    with progress:
-        yield lambda n: progress.advance(task, n)
-
-
 def use_reader_process(path: Path) -> bool:
     """A second process reads and encrypts large files while this one writes; for a small file, starting it
     would cost more than it saves (about 30,000 people break even)."""
     return path.exists() and path.stat().st_size >= 4_000_000 and (os.cpu_count() or 1) > 1
-
-
-def print_report(report: ImportReport) -> None:
-    for error in report.errors:
-        out.print(str(error), markup=False)
-    if report.unchanged:
-        out.print(f"unchanged {report.unchanged}")
-    out.print(report.summary())
 
 
 # --- commands ---------------------------------------------------------------------------------------------
@@ -261,6 +243,7 @@ def demo(
 
 
 cli_access.register(app)
+cli_venues.register(app)
 
 
 def main() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fangkong.core.audit_models import Channel
 from fangkong.core.errors import DomainError
+from fangkong.core.importing import ImportReport
 from fangkong.core.runtime import Runtime, get_runtime
 
 if TYPE_CHECKING:
@@ -55,3 +58,31 @@ def acting(db: Session, username: str | None) -> Actor:
     if username is None:
         return Actor.system()
     return actor_for(db, user=get_user(db, username=username), channel=Channel.cli)
+
+
+import_app = typer.Typer(help="Import CSV files (UTF-8; re-running a file changes nothing).", no_args_is_help=True)
+
+
+@contextmanager
+def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the bytes of a file, shown only on a terminal."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(label, total=path.stat().st_size if path.exists() else 0)
+    with progress:
+        yield lambda n: progress.advance(task, n)
+
+
+def print_report(report: ImportReport) -> None:
+    for error in report.errors:
+        out.print(str(error), markup=False)
+    if report.unchanged:
+        out.print(f"unchanged {report.unchanged}")
+    out.print(report.summary())

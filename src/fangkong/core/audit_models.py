@@ -28,6 +28,8 @@ class AuditAction(enum.StrEnum):
     token_revoke = "token_revoke"  # noqa: S105
     login = "login"
     logout = "logout"
+    venue_change = "venue_change"
+    checkin_purge = "checkin_purge"
 
 
 class Channel(enum.StrEnum):
@@ -50,7 +52,7 @@ class AuditEvent(Base):
     actor_region_code: Mapped[str | None] = mapped_column(String(20))
     channel: Mapped[Channel] = mapped_column(enum_type(Channel, 8))
     address: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[AuditAction] = mapped_column(enum_type(AuditAction, 32))
+    action: Mapped[AuditAction] = mapped_column(enum_type(AuditAction, 32, constraint=False))
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_ref: Mapped[str] = mapped_column(String(64))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_file: Path | None = None
     import_batch_size: int = 5000
+    # Check-ins older than this are deleted (CrowdNotifier kept 10 days, Corona-Warn-App 14, NHS 21, TraceTogether
+    # 25; 28 covers two incubation periods of tracing look-back).
+    checkin_retention_days: int = 28
+    # An offline scanner's clock may run a little fast; later than this ahead of the server is refused.
+    checkin_future_skew_seconds: int = 300
     # The city's time zone: pages show times in it (everything is stored in UTC).
     timezone: str = "Asia/Shanghai"
 

@@ -113,8 +113,17 @@ class Database:
 def driver_value(column: Column[Any], value: Any, dialect: Dialect) -> Any:
     """`value` as the database driver wants it for `column` (e.g. a UTC datetime for SQLite). Compute it once
     per batch for values that repeat, such as the batch's timestamp."""
-    processor = column.type.bind_processor(dialect)
+    processor = driver_processor(column, dialect)
     return processor(value) if processor else value
+
+
+def driver_processor(column: Column[Any], dialect: Dialect) -> Any:
+    """The function turning a Python value into what the driver stores for `column`, or None.
+
+    Through dialect_impl: a TypeDecorator's own bind_processor skips the dialect's processor, and SQLite would get
+    a datetime that its default adapter writes in another format than SQLAlchemy compares against.
+    """
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -137,8 +146,9 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Se
     connection.exec_driver_sql(sql, list(rows))
 
 
-def enum_type(enum_cls: type[Any], length: int = 32) -> Any:
-    """Enums stored as their string values in a VARCHAR with a CHECK, identical on both databases."""
+def enum_type(enum_cls: type[Any], length: int = 32, *, constraint: bool = True) -> Any:
+    """Enums stored as their string values in a VARCHAR with a CHECK, identical on both databases. Enums that
+    grow with every release (audit actions) go without the CHECK: changing one costs a table rebuild on SQLite."""
     from sqlalchemy import Enum
 
     return Enum(
@@ -147,6 +157,6 @@ def enum_type(enum_cls: type[Any], length: int = 32) -> Any:
         length=length,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
-        create_constraint=True,
+        create_constraint=constraint,
         name=enum_cls.__name__.lower(),
     )

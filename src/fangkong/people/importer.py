@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.db import bulk_insert, driver_value
+from fangkong.core.db import bulk_insert, driver_processor, driver_value
 from fangkong.core.ids import IdType
 from fangkong.core.importing import ImportReport, RowError, chunks
 from fangkong.people.models import Person
@@ -63,7 +63,7 @@ class PeopleImporter:
         self.now = clock.now()
         dialect = db.get_bind().dialect
         self._now_driver = driver_value(_PERSON.c.created_at, self.now, dialect)
-        self._date_driver = _PERSON.c.birth_date.type.bind_processor(dialect)
+        self._date_driver = driver_processor(_PERSON.c.birth_date, dialect)
         self._first_line_of_ref: dict[str, int] = {}
         self._regions: dict[str, tuple[int, RegionLevel] | None] = {}
         self._households: dict[str, tuple[int, int]] = {}  # ref -> (household id, region id)

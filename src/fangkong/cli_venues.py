@@ -1,0 +1,76 @@
+"""`fangkong import venues|checkins` and `fangkong checkins purge`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fangkong.cli_common import domain_errors, file_progress, import_app, out, print_report, runtime
+from fangkong.core.importing import open_csv, read_csv
+from fangkong.venues.checkins import Limits
+
+checkins_app = typer.Typer(help="Check-ins (扫码登记).", no_args_is_help=True)
+
+
+@import_app.command("venues")
+def import_venues_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV with ref,name,kind,region_code,address,capacity")],
+) -> None:
+    """Import venues, upserting by ref."""
+    from fangkong.auth.actor import Actor
+    from fangkong.venues.service import VENUE_COLUMNS, import_venues
+
+    rt = runtime()
+    with domain_errors(), open_csv(file) as fh, rt.database.unit_of_work() as db, file_progress(file, "venues") as go:
+        rows = read_csv(fh, required=VENUE_COLUMNS, on_progress=go, where=str(file))
+        report = import_venues(db, actor=Actor.system(), rows=rows)
+    print_report(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+@import_app.command("checkins")
+def import_checkins_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV with person_ref,venue_ref,checked_in_at,checked_out_at")],
+) -> None:
+    """Import check-ins (ISO 8601 times with offset). The same person, venue and time is the same check-in."""
+    from fangkong.venues.checkin_import import CHECKIN_COLUMNS, import_checkins
+
+    rt = runtime()
+    with (
+        domain_errors(),
+        open_csv(file) as fh,
+        rt.database.unit_of_work() as db,
+        file_progress(file, "check-ins") as go,
+    ):
+        rows = read_csv(fh, required=CHECKIN_COLUMNS, on_progress=go, where=str(file))
+        report = import_checkins(db, rows=rows, limits=limits(), batch_size=rt.settings.import_batch_size)
+    print_report(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(checkins_app, name="checkins")
+
+
+def limits() -> Limits:
+    settings = runtime().settings
+    return Limits(
+        retention=dt.timedelta(days=settings.checkin_retention_days),
+        future_skew=dt.timedelta(seconds=settings.checkin_future_skew_seconds),
+    )
+
+
+@checkins_app.command("purge")
+def purge_cmd() -> None:
+    """Delete check-ins older than the retention period (FANGKONG_CHECKIN_RETENTION_DAYS, default 28)."""
+    from fangkong.auth.actor import Actor
+    from fangkong.venues.checkins import purge
+
+    rt = runtime()
+    days = rt.settings.checkin_retention_days
+    with domain_errors(), rt.database.unit_of_work() as db:
+        deleted = purge(db, actor=Actor.system(), retention=dt.timedelta(days=days))
+    out.print(f"deleted {deleted} check-ins older than {days} days")

@@ -1,0 +1,204 @@
+"""Check-ins (扫码登记): by a resident's scan, by a door device, by an offline scanner's batch, by CSV import;
+and their deletion when the retention period ends.
+
+Check-ins are the heaviest writes the city makes, so every path writes with the driver's executemany and
+resolves refs with one query per batch. An acknowledged check-in is committed before the answer goes out
+(the unit of work commits when the request's work is done).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from fangkong.auth.actor import Actor
+from fangkong.auth.models import Role
+from fangkong.core import audit, clock
+from fangkong.core.audit_models import AuditAction
+from fangkong.core.db import driver_processor, driver_value
+from fangkong.core.errors import Forbidden, Invalid, NotFound
+from fangkong.core.importing import chunks
+from fangkong.people.models import Person
+from fangkong.venues.models import Checkin, CheckinSource, Venue
+from fangkong.venues.schemas import BatchResult, BatchRow, RowRejection
+
+CHECKIN = cast(Table, Checkin.__table__)
+_QUERY_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    retention: dt.timedelta
+    future_skew: dt.timedelta
+
+    def problem(self, at: dt.datetime, now: dt.datetime) -> str | None:
+        """Why a check-in time cannot be stored, or None."""
+        if at.tzinfo is None:
+            return "checked_in_at has no UTC offset; write it like 2022-03-20T14:05:00+08:00"
+        if at > now + self.future_skew:
+            return "checked_in_at is in the future; check the scanner's clock"
+        if at < now - self.retention:
+            return f"checked_in_at is older than the retention period of {self.retention.days} days"
+        return None
+
+
+def _may_check_in_at(actor: Actor, venue: Venue) -> bool:
+    return actor.is_system or (
+        Role.venue_operator in actor.roles
+        and venue.operator_user_id is not None
+        and venue.operator_user_id == actor.user_id
+    )
+
+
+def record_scan(db: Session, *, actor: Actor, venue: Venue) -> Checkin:
+    """A signed-in resident scanned the poster and tapped: present from now (server clock)."""
+    if actor.person_id is None:
+        raise Forbidden("only a resident's own account can check in by scanning")
+    return _insert_one(db, person_id=actor.person_id, venue=venue, source=CheckinSource.scan)
+
+
+def record_door(db: Session, *, actor: Actor, venue_ref: str, person_ref: str) -> Checkin:
+    """A device at the door, with its operator's token, checks a person in now."""
+    venue = db.execute(select(Venue).where(Venue.ref == venue_ref)).scalar_one_or_none()
+    if venue is None or not _may_check_in_at(actor, venue):
+        raise NotFound("no venue %(ref)s of yours", ref=venue_ref)
+    # The ref only links the check-in to a person; nothing about them is read or returned.
+    person_id = db.execute(select(Person.id).where(Person.ref == person_ref)).scalar_one_or_none()
+    if person_id is None:
+        raise NotFound("no person with ref %(ref)s", ref=person_ref)
+    return _insert_one(db, person_id=person_id, venue=venue, source=CheckinSource.door)
+
+
+def _insert_one(db: Session, *, person_id: int, venue: Venue, source: CheckinSource) -> Checkin:
+    checkin = Checkin(person_id=person_id, venue_id=venue.id, checked_in_at=clock.now(), source=source)
+    db.add(checkin)
+    db.flush()
+    return checkin
+
+
+def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits: Limits) -> BatchResult:
+    """An offline scanner's upload. Each bad row is rejected with its reason; the rest are stored once."""
+    now = clock.now()
+    rejected: list[RowRejection] = []
+    venues = _venues_by_ref(db, {r.venue_ref for r in rows})
+    people = _people_by_ref(db, {r.person_ref for r in rows})
+    seen_client_ids: set[str] = set()
+    candidates: list[tuple[int, BatchRow, int, int]] = []  # index, row, person id, venue id
+    for index, row in enumerate(rows):
+        reason = _row_problem(actor, row, venues, people, limits, now)
+        if reason is None and row.client_id in seen_client_ids:
+            reason = "client_id repeats an earlier row of this batch"
+        if reason is not None:
+            rejected.append(RowRejection(index=index, client_id=row.client_id, reason=reason))
+            continue
+        seen_client_ids.add(row.client_id)
+        candidates.append((index, row, people[row.person_ref], venues[row.venue_ref].id))
+    new = _drop_known(db, candidates)
+    _insert_many(db, [(pid, vid, r.checked_in_at, r.checked_out_at, r.client_id) for _, r, pid, vid in new],
+                 CheckinSource.batch)  # fmt: skip
+    return BatchResult(accepted=len(new), duplicates=len(candidates) - len(new), rejected=rejected)
+
+
+def _row_problem(
+    actor: Actor, row: BatchRow, venues: dict[str, Venue], people: dict[str, int], limits: Limits, now: dt.datetime
+) -> str | None:
+    try:
+        uuid.UUID(row.client_id)
+    except ValueError:
+        return "client_id is not a UUID; give every row its own UUID"
+    venue = venues.get(row.venue_ref)
+    if venue is None:
+        return f"unknown venue {row.venue_ref}"
+    if not _may_check_in_at(actor, venue):
+        return f"venue {row.venue_ref} is not yours"
+    if row.person_ref not in people:
+        return f"unknown person {row.person_ref}"
+    if problem := limits.problem(row.checked_in_at, now):
+        return problem
+    if row.checked_out_at is not None and row.checked_out_at < row.checked_in_at:
+        return "checked_out_at is before checked_in_at"
+    return None
+
+
+def _venues_by_ref(db: Session, refs: set[str]) -> dict[str, Venue]:
+    found: dict[str, Venue] = {}
+    for batch in chunks(sorted(refs), _QUERY_CHUNK):
+        found |= {v.ref: v for v in db.execute(select(Venue).where(Venue.ref.in_(batch))).scalars()}
+    return found
+
+
+def _people_by_ref(db: Session, refs: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in chunks(sorted(refs), _QUERY_CHUNK):
+        found |= dict(db.execute(select(Person.ref, Person.id).where(Person.ref.in_(batch))).all())
+    return found
+
+
+def _drop_known(db: Session, candidates: list[tuple[int, BatchRow, int, int]]) -> list[tuple[int, BatchRow, int, int]]:
+    """Rows already stored: the same client_id (a re-sent batch), or the same person, venue and time."""
+    client_ids = [row.client_id for _, row, _, _ in candidates]
+    known_ids: set[str] = set()
+    for batch in chunks(client_ids, _QUERY_CHUNK):
+        found = db.execute(select(Checkin.client_id).where(Checkin.client_id.in_(batch))).scalars()
+        known_ids |= {client_id for client_id in found if client_id is not None}
+    keys = [(pid, row.checked_in_at, vid) for _, row, pid, vid in candidates if row.client_id not in known_ids]
+    known_keys = _existing_keys(db, keys)
+    return [
+        c for c in candidates
+        if c[1].client_id not in known_ids and (c[2], _utc(c[1].checked_in_at), c[3]) not in known_keys
+    ]  # fmt: skip
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC)
+
+
+def _existing_keys(db: Session, keys: list[tuple[int, dt.datetime, int]]) -> set[tuple[int, dt.datetime, int]]:
+    """Which (person, time, venue) keys exist: one query per chunk on the unique index's columns."""
+    found: set[tuple[int, dt.datetime, int]] = set()
+    for batch in chunks(sorted({(p, _utc(t), v) for p, t, v in keys}), 500):
+        cols = tuple_(Checkin.person_id, Checkin.checked_in_at, Checkin.venue_id)
+        rows = db.execute(select(Checkin.person_id, Checkin.checked_in_at, Checkin.venue_id).where(cols.in_(batch)))
+        found |= {(p, _utc(t), v) for p, t, v in rows}
+    return found
+
+
+def _insert_many(
+    db: Session,
+    rows: Sequence[tuple[int, int, dt.datetime, dt.datetime | None, str | None]],
+    source: CheckinSource,
+) -> None:
+    if not rows:
+        return
+    dialect = db.get_bind().dialect
+    now = driver_value(CHECKIN.c.created_at, clock.now(), dialect)
+    to_driver = driver_processor(CHECKIN.c.checked_in_at, dialect)
+
+    def t(value: dt.datetime | None) -> Any:
+        return to_driver(value) if (to_driver and value is not None) else value
+
+    values = [(pid, vid, t(at), t(out), source.value, cid, now) for pid, vid, at, out, cid in rows]
+    columns = "person_id, venue_id, checked_in_at, checked_out_at, source, client_id, created_at"
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    # ON CONFLICT DO NOTHING (SQLite ≥ 3.24, PostgreSQL): a concurrent upload of the same rows stores them once.
+    sql = f"INSERT INTO checkin ({columns}) VALUES ({', '.join([marker] * 7)}) ON CONFLICT DO NOTHING"  # noqa: S608
+    db.connection().exec_driver_sql(sql, values)
+
+
+def purge(db: Session, *, actor: Actor, retention: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Delete check-ins older than the retention period. Returns how many went."""
+    if retention <= dt.timedelta(0):
+        raise Invalid("the retention period must be positive")
+    cutoff = (now or clock.now()) - retention
+    result = db.execute(delete(Checkin).where(Checkin.checked_in_at < cutoff))
+    deleted = cast(CursorResult[Any], result).rowcount
+    if deleted:
+        audit.record(db, actor=actor, action=AuditAction.checkin_purge, entity_type="checkin", entity_ref="*",
+                     details=f"{deleted} check-ins before {cutoff.isoformat()}")  # fmt: skip
+    return int(deleted or 0)

@@ -1,0 +1,55 @@
+"""Pages of the place code: what a phone opens when it scans a poster, and the confirmation shown at the door."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from fangkong.auth.pages import PageActor, check_csrf, csrf_for, shell
+from fangkong.core.deps import DbSession, get_runtime
+from fangkong.core.errors import Forbidden
+from fangkong.venues import checkins, service
+from fangkong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/v/{token}", name="scan_page")
+def scan_page(request: Request, token: str, db: DbSession, actor: PageActor) -> Response:
+    """The poster's URL: the venue, how long check-ins are kept, and one button."""
+    venue = service.venue_for_token(db, token=token)
+    context = {
+        "venue": venue,
+        "kind": venue.kind,
+        "retention_days": get_runtime(request).settings.checkin_retention_days,
+        "signed_in": actor is not None,
+        "can_check_in": actor is not None and actor.person_id is not None,
+        "login_url": f"/login?next=/v/{token}",
+        "token": token,
+    }
+    if actor is not None:
+        context |= shell(request, actor)
+    else:
+        context["csrf_token"] = csrf_for(request)
+    return render(request, "venues/scan.html", context)
+
+
+@router.post("/v/{token}")
+def scan_checkin(
+    request: Request, token: str, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    if actor is None:
+        return RedirectResponse(f"/login?next=/v/{token}", status_code=303)
+    check_csrf(request, csrf_token)
+    venue = service.venue_for_token(db, token=token)
+    if actor.person_id is None:
+        raise Forbidden("only a resident's own account can check in by scanning")
+    checkin = checkins.record_scan(db, actor=actor, venue=venue)
+    return render(
+        request,
+        "venues/checked_in.html",
+        {**shell(request, actor), "venue": venue, "checkin": checkin,
+         "retention_days": get_runtime(request).settings.checkin_retention_days},
+    )  # fmt: skip

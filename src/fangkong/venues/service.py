@@ -1,0 +1,207 @@
+"""Venues: registration by their operators, place-code tokens, occupancy, and the CSV import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from fangkong.auth.actor import Actor
+from fangkong.auth.models import Role
+from fangkong.core import audit, clock
+from fangkong.core.audit_models import AuditAction
+from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
+from fangkong.core.importing import CsvRow, ImportReport, RowError
+from fangkong.regions.models import Region
+from fangkong.regions.service import get_region
+from fangkong.venues.models import Checkin, RetiredVenueToken, Venue, VenueKind
+from fangkong.venues.schemas import VenueCreate, VenueUpdate
+
+VENUE_COLUMNS = ("ref", "name", "kind", "region_code", "address", "capacity")
+# Looking back this far bounds the occupancy query to an index range; longer stays check out explicitly.
+OCCUPANCY_HORIZON = dt.timedelta(hours=24)
+
+
+class PosterReplaced(DomainError):
+    """An old poster: its token was rotated. 410 Gone says it will not come back."""
+
+    status_code = 410
+    code = "poster_replaced"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)  # 128 bits: nobody guesses a poster they have not seen
+
+
+def _covers(actor: Actor, region: Region) -> bool:
+    return any(region.path.startswith(g.region_path) for g in actor.grants_for(Role.venue_operator))
+
+
+def create_venue(db: Session, *, actor: Actor, venue_in: VenueCreate) -> Venue:
+    """An operator registers a venue in their region; it is theirs to manage."""
+    region = get_region(db, code=venue_in.region_code)
+    if not actor.is_system and not _covers(actor, region):
+        raise Forbidden("you can register venues only in your own region")
+    if db.execute(select(Venue.id).where(Venue.ref == venue_in.ref)).first():
+        raise Conflict("venue %(ref)s already exists", ref=venue_in.ref)
+    venue = Venue(
+        ref=venue_in.ref,
+        name=venue_in.name,
+        kind=venue_in.kind,
+        region_id=region.id,
+        address=venue_in.address,
+        capacity=venue_in.capacity,
+        operator_user_id=None if actor.is_system else actor.user_id,
+        token=new_token(),
+    )
+    db.add(venue)
+    db.flush()
+    audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="venue", entity_ref=venue.ref,
+                 purpose="registered")  # fmt: skip
+    return venue
+
+
+def get_venue(db: Session, *, ref: str) -> Venue:
+    venue = db.execute(select(Venue).where(Venue.ref == ref)).scalar_one_or_none()
+    if venue is None:
+        raise NotFound("no venue %(ref)s", ref=ref)
+    return venue
+
+
+def managed_venue(db: Session, *, actor: Actor, ref: str) -> Venue:
+    """A venue the actor may change: their own, or any for the system operator. Others' venues look absent."""
+    venue = get_venue(db, ref=ref)
+    if actor.is_system or (venue.operator_user_id is not None and venue.operator_user_id == actor.user_id):
+        return venue
+    raise NotFound("no venue %(ref)s", ref=ref)
+
+
+def my_venues(db: Session, *, actor: Actor) -> Sequence[Venue]:
+    stmt = select(Venue).order_by(Venue.ref)
+    if not actor.is_system:
+        stmt = stmt.where(Venue.operator_user_id == actor.user_id)
+    return db.execute(stmt).scalars().all()
+
+
+def update_venue(db: Session, *, actor: Actor, ref: str, change: VenueUpdate) -> Venue:
+    venue = managed_venue(db, actor=actor, ref=ref)
+    for field in ("name", "kind", "address", "capacity"):
+        value = getattr(change, field)
+        if value is not None:
+            setattr(venue, field, value)
+    audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="venue", entity_ref=ref,
+                 purpose="updated")  # fmt: skip
+    db.flush()
+    return venue
+
+
+def rotate_token(db: Session, *, actor: Actor, ref: str) -> Venue:
+    """Retire the printed posters (say, one was copied to another place) and issue a new token."""
+    venue = managed_venue(db, actor=actor, ref=ref)
+    db.add(RetiredVenueToken(token=venue.token, venue_id=venue.id, retired_at=clock.now()))
+    venue.token = new_token()
+    audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="venue", entity_ref=ref,
+                 purpose="place code rotated")  # fmt: skip
+    db.flush()
+    return venue
+
+
+def venue_for_token(db: Session, *, token: str) -> Venue:
+    venue = db.execute(select(Venue).where(Venue.token == token)).scalar_one_or_none()
+    if venue is not None:
+        return venue
+    if db.get(RetiredVenueToken, token) is not None:
+        raise PosterReplaced("this poster has been replaced; scan the new poster at the entrance")
+    raise NotFound("this place code is not known; scan the poster at the entrance again")
+
+
+def occupancy(db: Session, *, venue: Venue, now: dt.datetime | None = None) -> int:
+    """People present now: checked in, not checked out, and (without check-out) within the kind's dwell."""
+    now = now or clock.now()
+    dwell = venue.kind.default_dwell
+    present = or_(
+        Checkin.checked_out_at > now,
+        (Checkin.checked_out_at.is_(None)) & (Checkin.checked_in_at > now - dwell),
+    )
+    stmt = (
+        select(func.count(func.distinct(Checkin.person_id)))
+        .where(Checkin.venue_id == venue.id)
+        .where(Checkin.checked_in_at > now - max(dwell, OCCUPANCY_HORIZON), Checkin.checked_in_at <= now)
+        .where(present)
+    )
+    return int(db.execute(stmt).scalar_one())
+
+
+# --- import ---------------------------------------------------------------------------------------------------
+
+
+def _parse_venue(row: CsvRow) -> VenueCreate | str:
+    v = row.values
+    if not v["ref"]:
+        return "ref is empty"
+    try:
+        kind = VenueKind(v["kind"].lower())
+    except ValueError:
+        return f"kind {v['kind']!r} is not one of {', '.join(k.value for k in VenueKind)}"
+    capacity: int | None = None
+    if v["capacity"]:
+        if not v["capacity"].isdigit() or int(v["capacity"]) <= 0:
+            return f"capacity {v['capacity']!r} is not a positive whole number"
+        capacity = int(v["capacity"])
+    try:
+        return VenueCreate(
+            ref=v["ref"], name=v["name"], kind=kind, region_code=v["region_code"], address=v["address"],
+            capacity=capacity,
+        )  # fmt: skip
+    except ValidationError as exc:  # lengths and emptiness
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def import_venues(db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError]) -> ImportReport:
+    """Upsert venues by ref (the command centre's list of venues). Imported venues have no operator yet."""
+    report = ImportReport()
+    first_line: dict[str, int] = {}
+    regions: dict[str, int | None] = {}
+    for item in rows:
+        if isinstance(item, RowError):
+            report.errors.append(item)
+            continue
+        ref = item.values["ref"]
+        if ref and first_line.setdefault(ref, item.line) != item.line:
+            report.reject(item.line, f"ref {ref} repeats line {first_line[ref]}")
+            continue
+        parsed = _parse_venue(item)
+        if isinstance(parsed, str):
+            report.reject(item.line, parsed)
+            continue
+        if parsed.region_code not in regions:
+            regions[parsed.region_code] = db.execute(
+                select(Region.id).where(Region.code == parsed.region_code)
+            ).scalar_one_or_none()
+        region_id = regions[parsed.region_code]
+        if region_id is None:
+            report.reject(item.line, f"region {parsed.region_code} does not exist")
+            continue
+        venue = db.execute(select(Venue).where(Venue.ref == parsed.ref)).scalar_one_or_none()
+        values = {"name": parsed.name, "kind": parsed.kind, "region_id": region_id, "address": parsed.address,
+                  "capacity": parsed.capacity}  # fmt: skip
+        if venue is None:
+            db.add(Venue(ref=parsed.ref, token=new_token(), **values))
+            report.imported += 1
+        elif any(getattr(venue, k) != val for k, val in values.items()):
+            for k, val in values.items():
+                setattr(venue, k, val)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    db.flush()
+    if report.imported or report.updated:
+        audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="import", entity_ref="venues",
+                     details=report.summary())  # fmt: skip
+    report.errors.sort(key=lambda e: e.line)
+    return report
