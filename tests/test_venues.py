@@ -150,3 +150,36 @@ def test_the_venue_import_reports_each_bad_row_and_is_idempotent(db: Session, ke
     assert report.summary() == "imported 1, updated 0, rejected 4"
     again = service.import_venues(db, actor=Actor.system(), rows=csv_rows(text, required=service.VENUE_COLUMNS))
     assert (again.imported, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_the_servers_purge_job_deletes_what_retention_no_longer_allows(runtime: Runtime, keys: Keyring) -> None:
+    from fangkong.people.service import get_person
+    from fangkong.venues.jobs import purge_once
+
+    with runtime.database.unit_of_work() as db:
+        venues = build_venues(db, keys)
+        wang = get_person(db, ref="wang-fang").id
+        _checkin(db, venues["shop"].id, wang, clock.now() - dt.timedelta(days=40))
+    assert purge_once(runtime) == 1
+    assert purge_once(runtime) == 0
+
+
+def test_the_server_starts_and_stops_its_purge_job(runtime: Runtime) -> None:
+    with TestClient(create_app(runtime)) as client:
+        assert client.get("/api/health").status_code == 200
+
+
+def test_occupancy_of_many_venues_agrees_with_one_by_one(db: Session, keys: Keyring) -> None:
+    from fangkong.people.service import get_person
+
+    venues = build_venues(db, keys)
+    now = clock.now()
+    wang, li = (get_person(db, ref=r).id for r in ("wang-fang", "li-qiang"))
+    _checkin(db, venues["shop"].id, wang, now - dt.timedelta(minutes=30))  # supermarket dwell 45 min: present
+    _checkin(db, venues["market"].id, li, now - dt.timedelta(minutes=50))  # market dwell 60 min: present
+    _checkin(db, venues["shop"].id, li, now - dt.timedelta(minutes=50))  # past the supermarket's dwell
+    together = service.occupancy_all(db, now=now)
+    assert together == {venues["shop"].id: 1, venues["market"].id: 1}
+    for venue in venues.values():
+        assert service.occupancy(db, venue=venue, now=now) == together.get(venue.id, 0)
+    assert [(v.ref, n) for v, n in service.busiest(db, now=now)] == [("V-LONGSHAN", 1)]  # only it has a capacity

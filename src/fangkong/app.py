@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +24,8 @@ from fangkong.core.validation_messages import describe
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
+from fangkong.venues.jobs import purge_periodically
+from fangkong.venues.operator_pages import router as operator_pages
 from fangkong.venues.pages import router as venue_pages
 from fangkong.venues.views import router as venues_router
 from fangkong.web import install as install_web
@@ -67,8 +72,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal", "internal error; it has been logged"), status_code=500)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: Runtime = app.state.runtime
+    job = None
+    if runtime.settings.checkin_purge_interval_seconds > 0:
+        job = asyncio.create_task(purge_periodically(runtime))
+    try:
+        yield
+    finally:
+        if job is not None:
+            job.cancel()
+            with suppress(asyncio.CancelledError):
+                await job
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="fangkong",
         version=__version__,
         description="防控 — a city's epidemic prevention and control platform.",
@@ -107,5 +128,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(auth_pages)
     app.include_router(people_pages)
     app.include_router(venue_pages)
+    app.include_router(operator_pages)
 
     return app

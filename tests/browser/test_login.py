@@ -17,14 +17,15 @@ SignIn = Callable[..., Any]
 
 NO_SIDEWAYS_SCROLL = "document.scrollingElement.scrollWidth <= window.innerWidth"
 
-RESIDENT_CARDS = ["我的信息", "谁查看了我的信息"]
-READER_CARDS = ["辖区人员", "API 令牌"]
-OFFICIAL_CARDS = ["API 令牌"]
+RESIDENT_CARDS = ["我的信息", "谁查看了我的信息", "场所人流"]
+READER_CARDS = ["辖区人员", "API 令牌", "场所人流"]
+OFFICIAL_CARDS = ["API 令牌", "场所人流"]
+OPERATOR_CARDS = ["我的场所", "API 令牌", "场所人流"]
 
 # username (= role value) -> (role badge in Chinese, the action cards of the home page, in order)
 HOMES: dict[str, tuple[str, list[str]]] = {
     "resident": ("居民", RESIDENT_CARDS),
-    "venue_operator": ("场所负责人", OFFICIAL_CARDS),
+    "venue_operator": ("场所负责人", OPERATOR_CARDS),
     "grid_worker": ("网格员", READER_CARDS),
     "investigator": ("流调人员", READER_CARDS),
     "quarantine_staff": ("隔离点工作人员", READER_CARDS),
@@ -119,7 +120,7 @@ def test_it_switches_a_signed_in_page_to_english_and_keeps_it_on_the_next_page(
     phone_page.wait_for_url(f"{live_server}/")
     assert phone_page.locator("html").get_attribute("lang") == "en"
     assert phone_page.get_by_role("button", name="Log out").is_visible()
-    assert _card_titles(phone_page) == ["People in my area", "API tokens"]
+    assert _card_titles(phone_page) == ["People in my area", "API tokens", "How full is it?"]
     assert phone_page.locator(".grant__role").inner_text() == "Grid worker"
     screenshot(phone_page, "phone-en")
 

@@ -56,3 +56,11 @@ def test_it_translates_every_home_page_action() -> None:
     needed = {text for action in actions_for(everyone) for text in (action.title, action.text)}
     assert len(needed) >= 6
     assert sorted(needed - translated()) == []
+
+
+def test_it_translates_every_venue_kind() -> None:
+    from fangkong.venues.models import VenueKind
+    from fangkong.venues.operator_pages import KIND_LABELS
+
+    assert set(KIND_LABELS) == set(VenueKind)
+    assert sorted(set(KIND_LABELS.values()) - translated()) == []

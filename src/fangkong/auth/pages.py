@@ -156,8 +156,11 @@ def actions_for(actor: Actor) -> list[Action]:
         )
     if actor.has(*PEOPLE_READERS):
         actions.append(Action("/people", "People in my area", "Search the residents of your region."))
+    if Role.venue_operator in actor.roles:
+        actions.append(Action("/venues", "My venues", "Register venues, print their place codes, see who is in."))
     if any(r is not Role.resident for r in actor.roles):
         actions.append(Action("/tokens", "API tokens", "Tokens for door devices, scanners and scripts."))
+    actions.append(Action("/occupancy", "How full is it?", "People present now at places, fullest first."))
     return actions
 
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Check-ins older than this are deleted (CrowdNotifier kept 10 days, Corona-Warn-App 14, NHS 21, TraceTogether
     # 25; 28 covers two incubation periods of tracing look-back).
     checkin_retention_days: int = 28
+    # How often the server deletes check-ins past retention (0 turns the job off, e.g. when cron runs
+    # `fangkong checkins purge` instead).
+    checkin_purge_interval_seconds: int = 3600
     # An offline scanner's clock may run a little fast; later than this ahead of the server is refused.
     checkin_future_skew_seconds: int = 300
     # The city's time zone: pages show times in it (everything is stored in UTC).

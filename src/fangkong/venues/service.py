@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
@@ -18,7 +18,7 @@ from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
 from fangkong.core.importing import CsvRow, ImportReport, RowError
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
-from fangkong.venues.models import Checkin, RetiredVenueToken, Venue, VenueKind
+from fangkong.venues.models import DEFAULT_DWELL, Checkin, RetiredVenueToken, Venue, VenueKind
 from fangkong.venues.schemas import VenueCreate, VenueUpdate
 
 VENUE_COLUMNS = ("ref", "name", "kind", "region_code", "address", "capacity")
@@ -134,6 +134,34 @@ def occupancy(db: Session, *, venue: Venue, now: dt.datetime | None = None) -> i
         .where(present)
     )
     return int(db.execute(stmt).scalar_one())
+
+
+def occupancy_all(
+    db: Session, *, now: dt.datetime | None = None, venue_ids: Sequence[int] | None = None
+) -> dict[int, int]:
+    """People present now at many venues, with one grouped query (each kind's dwell becomes a condition)."""
+    now = now or clock.now()
+    within_dwell = or_(
+        *(and_(Venue.kind == kind, Checkin.checked_in_at > now - dwell) for kind, dwell in DEFAULT_DWELL.items())
+    )
+    stmt = (
+        select(Checkin.venue_id, func.count(func.distinct(Checkin.person_id)))
+        .join(Venue, Venue.id == Checkin.venue_id)
+        .where(Checkin.checked_in_at > now - OCCUPANCY_HORIZON, Checkin.checked_in_at <= now)
+        .where(or_(Checkin.checked_out_at > now, Checkin.checked_out_at.is_(None) & within_dwell))
+        .group_by(Checkin.venue_id)
+    )
+    if venue_ids is not None:
+        stmt = stmt.where(Checkin.venue_id.in_(list(venue_ids)))
+    return {venue_id: int(n) for venue_id, n in db.execute(stmt)}
+
+
+def busiest(db: Session, *, limit: int = 50, now: dt.datetime | None = None) -> list[tuple[Venue, int]]:
+    """Venues with a capacity, fullest first: what the public "how full is it" page shows."""
+    counts = occupancy_all(db, now=now)
+    venues = db.execute(select(Venue).where(Venue.capacity.is_not(None))).scalars().all()
+    ranked = sorted(venues, key=lambda v: (-(counts.get(v.id, 0) / (v.capacity or 1)), v.ref))
+    return [(v, counts.get(v.id, 0)) for v in ranked[:limit]]
 
 
 # --- import ---------------------------------------------------------------------------------------------------

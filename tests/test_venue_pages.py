@@ -1,0 +1,88 @@
+"""Venue pages through a test client: an operator registers, sees, prints and re-issues; others cannot."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fangkong.app import create_app
+from fangkong.core.crypto import Keyring
+from fangkong.core.runtime import Runtime
+
+from .access_helpers import PASSWORD
+from .venue_helpers import venue_city
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "en"}
+
+
+@pytest.fixture
+def client(runtime: Runtime, keys: Keyring) -> Iterator[TestClient]:
+    venue_city(runtime, keys)
+    with TestClient(create_app(runtime), headers=BROWSER, follow_redirects=False) as c:
+        yield c
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def log_in(client: TestClient, username: str) -> None:
+    token = csrf(client.get("/login").text)
+    assert (
+        client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token}).status_code == 303
+    )
+
+
+def test_an_operator_registers_a_venue_and_gets_its_poster(client: TestClient) -> None:
+    log_in(client, "op1")
+    page = client.get("/venues")
+    assert "龙山超市" in page.text
+    assert "钢都农贸市场" not in page.text  # op2's
+    created = client.post("/venues", data={"name": "跃进药店", "kind": "pharmacy", "region_code": "210802002001",
+                                           "capacity": "20", "csrf_token": csrf(page.text)})  # fmt: skip
+    assert created.status_code == 303
+    venue_url = created.headers["location"]
+    detail = client.get(venue_url)
+    assert "跃进药店" in detail.text
+    assert 'data-testid="present"' in detail.text
+    printable = client.get(venue_url + "/poster")
+    assert printable.status_code == 200
+    assert "<svg" in printable.text
+    assert "跃进药店" in printable.text
+    svg = client.get(venue_url + "/poster.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert "跃进药店" in svg.text
+
+
+def test_an_operator_cannot_open_or_reissue_another_operators_venue(client: TestClient) -> None:
+    log_in(client, "op2")
+    assert client.get("/venues/V-LONGSHAN").status_code == 404
+    assert client.get("/venues/V-LONGSHAN/poster").status_code == 404
+    token = csrf(client.get("/venues").text)
+    assert client.post("/venues/V-LONGSHAN/rotate", data={"csrf_token": token}).status_code == 404
+
+
+def test_reissuing_the_place_code_retires_the_old_poster(client: TestClient) -> None:
+    log_in(client, "op1")
+    detail = client.get("/venues/V-LONGSHAN").text
+    old_url = re.search(r"<code>(http://testserver/v/[^<]+)</code>", detail)
+    assert old_url
+    done = client.post("/venues/V-LONGSHAN/rotate", data={"csrf_token": csrf(detail)})
+    assert done.status_code == 303
+    assert "New place code issued" in client.get(done.headers["location"]).text
+    old = client.get(old_url.group(1).replace("http://testserver", ""))
+    assert old.status_code == 410
+    assert "this poster has been replaced" in old.text
+
+
+def test_only_operators_manage_venues_but_anyone_sees_how_full_they_are(client: TestClient) -> None:
+    log_in(client, "gw")
+    assert client.get("/venues").status_code == 403
+    client.cookies.clear()
+    public = client.get("/occupancy")
+    assert public.status_code == 200
+    assert "龙山超市" in public.text  # it has a capacity
+    assert "0 / 4" in public.text
