@@ -75,7 +75,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN, where busy_timeout makes writers queue. A deferred BEGIN reads
+    # first and upgrades later, and in WAL mode an upgrade after another connection's commit fails at once with
+    # "database is locked" (no waiting can fix a stale snapshot): that is what concurrent check-ins hit. Almost
+    # every request writes (audit rows, token use), and SQLite has one writer anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -1,0 +1,240 @@
+"""Benchmark: check-ins through `fangkong serve` on 127.0.0.1, single and batched, plus the CSV import rate.
+
+    .venv/bin/python bench/checkins_load.py --singles 20000 --batches 200 --batch-size 500 --concurrency 32 \\
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--csv-rows 1000000]
+
+A bounded load generator (a fixed number of requests, asyncio + httpx, `--concurrency` in flight) against a
+server it starts itself on a fresh database (SQLite, and PostgreSQL when given). It reports acknowledged
+check-ins per second and p50/p99 latency per request, then counts the rows in the database: every acknowledged
+check-in must be there (durability), otherwise the run fails. The load generator runs on the same machine as
+the server, as the target demands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+FANGKONG = [sys.executable, "-m", "fangkong.cli"]
+SECRET = "benchmark-secret-key-not-for-production"
+PASSWORD = "benchmark-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
+    result = subprocess.run([*FANGKONG, *args], env=env, input=stdin, capture_output=True, text=True, check=False)
+    if result.returncode not in (0,):
+        raise SystemExit(f"fangkong {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def prepare(env: dict[str, str], people: int, workdir: Path) -> str:
+    """A demo city, an operator and their bearer token. Returns the token."""
+    run(["demo", "--people", str(people), "--seed", "7"], env)
+    run(
+        ["user", "add", "bench-op", "--role", "venue_operator", "--region", "210800", "--password-stdin"], env, PASSWORD
+    )
+    out = run(["token", "create", "--user", "bench-op", "--label", "benchmark"], env)
+    match = re.search(r"(fk_[A-Za-z0-9_-]+)", out)
+    if not match:
+        raise SystemExit(f"no token in: {out}")
+    return match.group(1)
+
+
+async def create_venues(client: httpx.AsyncClient, n: int) -> list[str]:
+    refs = []
+    for i in range(n):
+        ref = f"BV{i:04d}"
+        body = {"ref": ref, "name": f"压测超市{i}", "kind": "supermarket", "region_code": "210802", "capacity": 500}
+        response = await client.post("/api/venues", json=body)
+        response.raise_for_status()
+        refs.append(ref)
+    return refs
+
+
+async def load(
+    client: httpx.AsyncClient, requests: list[tuple[str, object, int]], concurrency: int
+) -> tuple[float, list[float], int]:
+    """Send every request with `concurrency` in flight. Returns wall time, latencies, acknowledged check-ins."""
+    latencies: list[float] = []
+    acknowledged = 0
+    queue: asyncio.Queue[tuple[str, object, int]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        nonlocal acknowledged
+        while True:
+            try:
+                path, body, rows = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            start = time.perf_counter()
+            response = await client.post(path, json=body)
+            latencies.append(time.perf_counter() - start)
+            if response.status_code in (200, 201):
+                acknowledged += response.json().get("accepted", 1) if rows > 1 else 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start, latencies, acknowledged
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) >= 2 else values[0] * 1000
+
+
+def count_checkins(url: str) -> int:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        n = int(conn.execute(text("SELECT count(*) FROM checkin")).scalar_one())
+    engine.dispose()
+    return n
+
+
+async def measure(url: str, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    env = os.environ | {"FANGKONG_DATABASE_URL": url, "FANGKONG_SECRET_KEY": SECRET}
+    token = prepare(env, args.people, workdir)
+    before = count_checkins(url)  # the demo city comes with check-ins of its own
+    port = free_port()
+    log_path = workdir / f"server-{port}.log"
+    log = log_path.open("w")
+    server = subprocess.Popen([*FANGKONG, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/api/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            venues = await create_venues(client, 20)
+            people = [f"P{i:07d}" for i in range(1, args.people + 1)]
+            singles = [
+                ("/api/checkins", {"venue_ref": venues[i % len(venues)], "person_ref": people[i % len(people)]}, 1)
+                for i in range(args.singles)
+            ]
+            now = dt.datetime.now(dt.UTC)
+            batches = []
+            for b in range(args.batches):
+                rows = []
+                for i in range(args.batch_size):
+                    k = b * args.batch_size + i
+                    at = now - dt.timedelta(seconds=(k % 86_400) + 60, microseconds=k % 997)
+                    rows.append({"client_id": str(uuid.uuid4()), "person_ref": people[k % len(people)],
+                                 "venue_ref": venues[k % len(venues)], "checked_in_at": at.isoformat()})  # fmt: skip
+                batches.append(("/api/checkins/batch", {"rows": rows}, args.batch_size))
+            single_time, single_lat, single_ack = await load(client, singles, args.concurrency)
+            batch_time, batch_lat, batch_ack = await load(client, batches, max(2, args.concurrency // 8))
+    except Exception:
+        print(log_path.read_text()[-12000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    stored = count_checkins(url) - before
+    if stored != single_ack + batch_ack:
+        raise SystemExit(f"durability: {single_ack + batch_ack} acknowledged but {stored} stored")
+    result: dict[str, object] = {
+        "singles/s": single_ack / single_time,
+        "single p50 ms": pct(single_lat, 50),
+        "single p99 ms": pct(single_lat, 99),
+        "batched/s": batch_ack / batch_time,
+        "batch p50 ms": pct(batch_lat, 50),
+        "batch p99 ms": pct(batch_lat, 99),
+        "stored": stored,
+    }
+    if args.csv_rows:
+        result["csv rows/s"] = csv_import_rate(env, args, workdir)
+    return result
+
+
+def csv_import_rate(env: dict[str, str], args: argparse.Namespace, workdir: Path) -> float:
+    path = workdir / "checkins.csv"
+    venues = [f"BV{i:04d}" for i in range(20)]
+    now = dt.datetime.now(dt.UTC)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["person_ref", "venue_ref", "checked_in_at", "checked_out_at"])
+        for k in range(args.csv_rows):
+            at = now - dt.timedelta(days=20) + dt.timedelta(seconds=k)
+            w.writerow([f"P{(k % args.people) + 1:07d}", venues[k % 20], at.isoformat(), ""])
+    start = time.perf_counter()
+    run(["import", "checkins", str(path)], env)
+    return args.csv_rows / (time.perf_counter() - start)
+
+
+def fresh_postgres(admin_url: str) -> tuple[str, str]:
+    name = f"fangkong_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def drop_postgres(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--singles", type=int, default=5000)
+    parser.add_argument("--batches", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--csv-rows", type=int, default=0)
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to measure as well")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results["SQLite"] = asyncio.run(measure(f"sqlite:///{workdir}/bench.db", args, workdir))
+        if args.postgres:
+            url, name = fresh_postgres(args.postgres)
+            try:
+                results["PostgreSQL"] = asyncio.run(measure(url, args, workdir))
+            finally:
+                drop_postgres(args.postgres, name)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"singles {args.singles}, batches {args.batches} x {args.batch_size}, concurrency {args.concurrency}")
+    keys = list(next(iter(results.values())).keys())
+    print("| figure | " + " | ".join(results) + " |")
+    print("| --- |" + " --- |" * len(results))
+    for key in keys:
+        cells = [f"{v[key]:,.1f}" if isinstance(v.get(key), float) else str(v.get(key)) for v in results.values()]
+        print(f"| {key} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
