@@ -165,6 +165,8 @@ def test_a_resident_scans_a_poster_and_checks_in_with_one_tap(
     page = client.get(f"/v/{posters['shop']}", headers=browser)
     done = client.post(f"/v/{posters['shop']}", data={"csrf_token": csrf_from(page.text)}, headers=browser)
     assert done.status_code == 200
+    assert done.url.path.startswith("/checkins/")  # post/redirect/get
+    assert client.get(done.url.path, headers=browser).status_code == 200  # reloading adds nothing
     assert 'data-testid="checked-in"' in done.text
     assert ">wang<" in done.text  # the account's display name, for the door staff
     assert count(runtime) == 1

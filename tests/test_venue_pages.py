@@ -86,3 +86,36 @@ def test_only_operators_manage_venues_but_anyone_sees_how_full_they_are(client: 
     assert public.status_code == 200
     assert "龙山超市" in public.text  # it has a capacity
     assert "0 / 4" in public.text
+
+
+def test_a_check_in_confirmation_is_only_its_owners(client: TestClient, runtime: Runtime) -> None:
+    from sqlalchemy import select
+
+    from fangkong.people.service import get_person
+    from fangkong.venues.models import Checkin, CheckinSource, Venue
+
+    with runtime.database.unit_of_work() as db:
+        venue = db.execute(select(Venue).where(Venue.ref == "V-LONGSHAN")).scalar_one()
+        wang = get_person(db, ref="wang-fang")
+        checkin = Checkin(person_id=wang.id, venue_id=venue.id, checked_in_at=venue.created_at,
+                          source=CheckinSource.scan)  # fmt: skip
+        db.add(checkin)
+        db.flush()
+        checkin_id = checkin.id
+    log_in(client, "wang")
+    assert client.get(f"/checkins/{checkin_id}").status_code == 200
+    client.cookies.clear()
+    log_in(client, "gw")
+    assert client.get(f"/checkins/{checkin_id}").status_code == 404
+
+
+def test_a_failed_registration_keeps_what_was_typed_and_names_the_field(client: TestClient) -> None:
+    log_in(client, "op1")
+    page = client.get("/venues")
+    failed = client.post("/venues", data={"name": "跃进药店", "kind": "pharmacy", "region_code": "210802002001",
+                                          "capacity": "many", "csrf_token": csrf(page.text)})  # fmt: skip
+    assert failed.status_code == 422
+    assert 'value="跃进药店"' in failed.text
+    assert 'value="many"' in failed.text
+    assert "A capacity is a whole number above zero." in failed.text
+    assert '<option value="pharmacy" selected>' in failed.text

@@ -24,9 +24,15 @@ from fastapi.responses import HTMLResponse
 
 from fangkong import demo
 from fangkong.app import create_app
+from fangkong.auth.actor import Actor
+from fangkong.auth.service import actor_for, create_token, get_user
+from fangkong.core.audit_models import Channel
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
 from fangkong.people.service import get_person
+from fangkong.venues import service as venue_service
+from fangkong.venues.models import VenueKind
+from fangkong.venues.schemas import VenueCreate
 from fangkong.web.templating import env, template_context
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -224,3 +230,49 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
         return path
 
     return save
+
+
+@dataclass(frozen=True)
+class LiveVenue:
+    """A venue of the demo venue operator in the live server's database."""
+
+    ref: str
+    name: str
+    token: str
+    capacity: int | None
+
+    @property
+    def scan_path(self) -> str:
+        """The path the poster's QR code carries."""
+        return f"/v/{self.token}"
+
+
+@pytest.fixture
+def add_venue(live_runtime: Runtime, demo_city: DemoCity) -> Callable[..., LiveVenue]:
+    """add_venue("name", capacity=3) registers a venue of the demo `venue_operator` in their district, committed,
+    through the same service as the register form (for tests whose subject is not the form)."""
+
+    def add(name: str, *, capacity: int | None = 3, kind: VenueKind = VenueKind.supermarket) -> LiveVenue:
+        with live_runtime.database.unit_of_work() as db:
+            operator = actor_for(db, user=get_user(db, username="venue_operator"), channel=Channel.page)
+            venue_in = VenueCreate(
+                ref=f"V-T{secrets.token_hex(4).upper()}",
+                name=name,
+                kind=kind,
+                region_code=demo_city.accounts["venue_operator"].region_code,
+                address=f"{demo_city.accounts['venue_operator'].region_name}渤海大街 1 号",
+                capacity=capacity,
+            )
+            venue = venue_service.create_venue(db, actor=operator, venue_in=venue_in)
+            return LiveVenue(ref=venue.ref, name=venue.name, token=venue.token, capacity=venue.capacity)
+
+    return add
+
+
+@pytest.fixture(scope="session")
+def operator_api_token(live_runtime: Runtime, demo_city: DemoCity) -> str:
+    """A bearer token of the demo `venue_operator`, as a door device at their venues would hold."""
+    with live_runtime.database.unit_of_work() as db:
+        user = get_user(db, username="venue_operator")
+        _row, token = create_token(db, actor=Actor.system(), user=user, label="browser tests: door device")
+    return token

@@ -62,7 +62,15 @@ def _regions_for(db: DbSession, actor: Actor) -> list[Region]:
     return sorted(found.values(), key=lambda r: r.path)
 
 
-def _list_page(request: Request, db: DbSession, actor: Actor, error: str | None = None, status: int = 200) -> Response:
+def _list_page(
+    request: Request,
+    db: DbSession,
+    actor: Actor,
+    error: str | None = None,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
+) -> Response:
     venues = service.my_venues(db, actor=actor)
     counts = service.occupancy_all(db, venue_ids=[v.id for v in venues])
     context = {
@@ -72,6 +80,8 @@ def _list_page(request: Request, db: DbSession, actor: Actor, error: str | None 
         "kind_labels": KIND_LABELS,
         "regions": _regions_for(db, actor),
         "error": error,
+        "form": form or {},  # what was typed, kept when registration fails
+        "field_errors": field_errors or {},
     }
     return render(request, "venues/mine.html", context, status_code=status)
 
@@ -100,16 +110,29 @@ def register_venue(
     operator = _operator(actor)
     check_csrf(request, csrf_token)
     _ = translator(request_language(request))
+    typed = {"name": name, "kind": kind, "region_code": region_code, "address": address, "capacity": capacity}
+    problems: dict[str, str] = {}
+    if not name.strip():
+        problems["name"] = _("Give the venue's name.")
+    if capacity.strip() and (not capacity.strip().isdigit() or int(capacity) <= 0):
+        problems["capacity"] = _("A capacity is a whole number above zero.")
+    if kind not in {k.value for k in VenueKind}:
+        problems["kind"] = _("Choose a kind.")
+    if problems:
+        message = _("Check the fields marked below.")
+        return _list_page(request, db, operator, message, 422, form=typed, field_errors=problems)
     try:
         venue_in = VenueCreate(
             ref=f"V-{secrets.token_hex(4).upper()}", name=name.strip(), kind=VenueKind(kind), region_code=region_code,
             address=address.strip(), capacity=int(capacity) if capacity.strip() else None,
         )  # fmt: skip
         venue = service.create_venue(db, actor=operator, venue_in=venue_in)
-    except (ValueError, ValidationError):
-        return _list_page(request, db, operator, _("Check the name, kind, region and capacity."), 422)
+    except ValidationError as exc:  # lengths: name up to 200, address up to 255
+        field = str(exc.errors()[0]["loc"][0])
+        return _list_page(request, db, operator, _("Check the fields marked below."), 422, form=typed,
+                          field_errors={field: _("This is too long.")})  # fmt: skip
     except DomainError as exc:
-        return _list_page(request, db, operator, _(exc.template, **exc.params), exc.status_code)
+        return _list_page(request, db, operator, _(exc.template, **exc.params), exc.status_code, form=typed)
     return RedirectResponse(f"/venues/{venue.ref}", status_code=303)
 
 

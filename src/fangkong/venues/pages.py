@@ -9,8 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from fangkong.auth.pages import PageActor, check_csrf, csrf_for, shell
 from fangkong.core.deps import DbSession, get_runtime
-from fangkong.core.errors import Forbidden
+from fangkong.core.errors import Forbidden, NotFound
 from fangkong.venues import checkins, service
+from fangkong.venues.models import Checkin, Venue
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +48,19 @@ def scan_checkin(
     if actor.person_id is None:
         raise Forbidden("only a resident's own account can check in by scanning")
     checkin = checkins.record_scan(db, actor=actor, venue=venue)
+    # Post/redirect/get: reloading the confirmation must not check in a second time (tracing would see two visits).
+    return RedirectResponse(f"/checkins/{checkin.id}", status_code=303)
+
+
+@router.get("/checkins/{checkin_id}")
+def checked_in(request: Request, checkin_id: int, db: DbSession, actor: PageActor) -> Response:
+    """The confirmation the door staff look at: one's own check-in only."""
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    checkin = db.get(Checkin, checkin_id)
+    if checkin is None or actor.person_id is None or checkin.person_id != actor.person_id:
+        raise NotFound("no check-in %(id)s of yours", id=checkin_id)
+    venue = db.get(Venue, checkin.venue_id)
     return render(
         request,
         "venues/checked_in.html",

@@ -20,6 +20,10 @@ MESSAGES = {
         "Page not found",
         "The page you asked for does not exist or has moved. Check the address, or start again from the home page.",
     ),
+    410: (
+        "Replaced",
+        "What you opened has been replaced by something new, for example a place code by a new poster.",
+    ),
     500: (
         "Something went wrong",
         "The server could not complete your request. The error has been logged; please try again in a moment.",
