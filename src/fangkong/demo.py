@@ -211,24 +211,32 @@ def fill_demo_city(
     seed: int,
     on_people: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    checkin_days: int = 14,
+    now: dt.datetime | None = None,
 ) -> str:
-    """Write the demo city through the importers and return a one-line summary."""
+    """Write the demo city through the importers and return a one-line summary. Venues and `checkin_days` days
+    of check-ins ending at `now` follow the people (see `fangkong.venues.demo_data`)."""
+    from fangkong.venues.demo_data import Resident, fill_demo_venues, keep_residents
+
     _claim_for_demo(db, seed)
     specs = city_regions(seed)
     region_report = import_regions(db, rows=_region_rows(specs))
     if region_report.errors:  # a bug in the generator, not bad user input
         raise RuntimeError(f"demo regions rejected: {region_report.errors[:3]}")
     today = today or dt.date.today()  # noqa: DTZ011 - ages are calendar arithmetic
-    rows = (CsvRow(i, values) for i, values in enumerate(generate_people(people, seed, today=today), start=2))
+    residents: list[Resident] = []
+    generated = keep_residents(generate_people(people, seed, today=today), residents)
+    rows = (CsvRow(i, values) for i, values in enumerate(generated, start=2))
     people_report = import_people(db, keys=keys, rows=rows, on_batch=on_people)
     if people_report.errors:
         raise RuntimeError(f"demo people rejected: {people_report.errors[:3]}")
     record_import(db, actor=Actor.system(), source=f"demo seed {seed}", report=people_report, reason="demo city")
+    venues = fill_demo_venues(db, regions=specs, residents=residents, seed=seed, days=checkin_days, now=now)
     counts = {level: sum(1 for s in specs if s.level == level) for level in ("district", "street", "community", "grid")}
     return (
         f"demo city {CITY[1]} ({CITY[0]}), seed {seed}: {counts['district']} districts, {counts['street']} streets, "
         f"{counts['community']} communities, {counts['grid']} grids; people imported {people_report.imported}, "
-        f"updated {people_report.updated}, unchanged {people_report.unchanged}"
+        f"updated {people_report.updated}, unchanged {people_report.unchanged}; {venues.summary()}"
     )
 
 

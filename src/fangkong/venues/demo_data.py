@@ -6,8 +6,8 @@ rhythms in Beijing time: working adults pass their gate, maybe ride their bus, a
 factory between 7:30 and 9:00 on weekdays, and go home in the evening; children of 6 to 17 go to school;
 households shop together at their usual supermarket (so the members of one household meet at the same place,
 which is what contact tracing looks for), eat out now and then, and visit clinics, pharmacies, hospitals,
-stations, taxis and buses. About 40% of the check-ins have a check-out; the others rely on the kind's default
-dwell. Residential gates are passed, never checked out of.
+stations, taxis and buses. 40% of the check-ins have a check-out; the others rely on the kind's default dwell.
+Residential gates are passed, never checked out of (so overall fewer than one in five check-ins has a check-out).
 
 Everything is pure except `fill_demo_venues`, the writer: venues upsert by ref, and check-ins are written only
 into a database that has none yet. Their times depend on the clock, so a second run at another time would
@@ -39,7 +39,7 @@ from fangkong.venues.service import new_token
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China keeps no daylight saving time
 PEOPLE_PER_VENUE = 40
-PEOPLE_PER_GATE = 800  # a community of 2,000 residents gets two or three gates
+PEOPLE_PER_GATE = 400  # a community of 1,000 residents gets two or three gates
 CHECKOUT_SHARE = 0.4
 WRITE_BATCH = 10_000
 
@@ -64,6 +64,7 @@ _DISTRICT_BIAS: dict[VenueKind, dict[str, float]] = {
     VenueKind.factory: {"210882": 1.6, "210811": 1.8, "210804": 1.3},
     VenueKind.hospital: {"210802": 2.0, "210803": 1.5},
 }
+_SHOPS = {VenueKind.supermarket, VenueKind.restaurant, VenueKind.pharmacy, VenueKind.other}
 # Kinds placed at district level (they move or serve the whole district), the rest in a community.
 _DISTRICT_LEVEL = {VenueKind.bus_line, VenueKind.taxi, VenueKind.station}
 _CAPACITY: dict[VenueKind, tuple[int, int]] = {
@@ -162,10 +163,19 @@ def _allocate(count: int, weights: dict[str, float]) -> dict[str, int]:
     return out
 
 
+def _taxi_plate(rng: random.Random, taken: int) -> str:
+    # Yingkou's plates are 辽H; taxis' start with T. Past 8,000 taxis, a letter takes the place of a digit.
+    if taken < 8000:
+        return f"辽H·T{rng.randrange(10_000):04d}"
+    return f"辽H·T{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{rng.randrange(1000):03d}"
+
+
 def demo_venues(regions: Sequence[RegionSpec], seed: int, *, people: int) -> list[VenueSpec]:
     """Venues of every kind for a demo city of `people` residents; the same inputs give the same list.
 
-    `regions` is `fangkong.demo.city_regions(seed)`. No residents, no venues.
+    `regions` is `fangkong.demo.city_regions(seed)`. About one venue per 40 residents (at least one of each
+    kind), spread over the districts by population (offices and hospitals lean to the centre, factories to the
+    industrial districts), plus gates per community by its expected residents. No residents, no venues.
     """
     if people <= 0:
         return []
@@ -186,11 +196,14 @@ def demo_venues(regions: Sequence[RegionSpec], seed: int, *, people: int) -> lis
     out: list[VenueSpec] = []
     used_names: set[str] = set()
 
-    def add(kind: VenueKind, name: str, region_code: str, address: str) -> None:
-        base, n = name, 1
-        while name in used_names:  # a second branch of the same name
-            n += 1
-            name = f"{base}（{_CHINESE_NUMBERS[n - 1] if n <= 10 else n}店）"
+    def add(kind: VenueKind, name: str, region_code: str, address: str, community: str) -> None:
+        if name in used_names:  # the same name elsewhere: shops are branches, other places say where they are
+            street = names[community[:9]]
+            shop = kind in _SHOPS
+            candidates = [f"{name}（{_CHINESE_NUMBERS[n - 1]}店）" for n in range(2, 11)] if shop else []
+            candidates += [f"{street}{name}" if kind is VenueKind.residential_gate else f"{name}（{street}）"]
+            candidates += [f"{name}（{street}{n}）" for n in range(2, 1000)]
+            name = next(c for c in candidates if c not in used_names)
         used_names.add(name)
         capacity = None if kind is VenueKind.residential_gate else rng.randint(*_CAPACITY[kind])
         out.append(VenueSpec(f"V{len(out) + 1:06d}", name, kind, region_code, address, capacity))
@@ -206,11 +219,12 @@ def demo_venues(regions: Sequence[RegionSpec], seed: int, *, people: int) -> lis
             village = names[community].endswith("村")
             for i in range(max(1, round(expected / PEOPLE_PER_GATE))):
                 side = "村口" if village and i == 0 else _GATE_SIDES[i % len(_GATE_SIDES)]
-                add(VenueKind.residential_gate, f"{names[community]}{side}", community, street_address(community))
+                name = f"{names[community]}{side}"
+                add(VenueKind.residential_gate, name, community, street_address(community), community)
 
     counts = _kind_counts(people)
     for station_name, district, address in _STATIONS[: counts[VenueKind.station]]:
-        add(VenueKind.station, station_name, district, address)
+        add(VenueKind.station, station_name, district, address, communities_by_district[district][0])
 
     taxi_plates: set[str] = set()
     for kind in _KIND_SHARES:
@@ -262,7 +276,7 @@ def demo_venues(regions: Sequence[RegionSpec], seed: int, *, people: int) -> lis
                     first, last = rng.sample(_BUS_ENDS, 2)
                     address = f"{dname}：{first}—{last}"
                 elif kind is VenueKind.taxi:
-                    while (plate := f"辽H·T{rng.randrange(10_000):04d}") in taxi_plates:
+                    while (plate := _taxi_plate(rng, len(taxi_plates))) in taxi_plates:
                         pass
                     taxi_plates.add(plate)
                     name = f"{plate} 出租车"
@@ -270,7 +284,7 @@ def demo_venues(regions: Sequence[RegionSpec], seed: int, *, people: int) -> lis
                 else:
                     place = rng.choice(_OTHER_PLACES)
                     name = f"{place}{street}支行" if place.endswith("银行") else f"{street}{place}"
-                add(kind, name, region, address)
+                add(kind, name, region, address, community)
     return out
 
 
@@ -302,7 +316,6 @@ class _Household:
     market: int
     restaurants: list[int]
     district: str
-    street: str
 
 
 class _Places:
@@ -365,7 +378,6 @@ def _plan(
                     min(3, len(places.district(VenueKind.restaurant, district))),
                 ),
                 district=district,
-                street=home[:9],
             )
             by_ref[p.household_ref] = household
             households.append(household)
@@ -429,7 +441,11 @@ def demo_checkins(
     places = _Places(venues)
     households = _plan(people, venues, places, local_now.date(), rng)
     kinds = [v.kind for v in venues]
-    rnd, randint, choice = rng.random, rng.randint, rng.choice
+    rnd, choice = rng.random, rng.choice
+
+    def randint(low: int, high: int) -> int:  # random.randint's bookkeeping costs more than all the rest here
+        return low + int(rnd() * (high - low + 1))
+
     delta = dt.timedelta
     gate_kind = VenueKind.residential_gate
 
@@ -458,7 +474,7 @@ def demo_checkins(
         saturday_shift = day.weekday() == 5
         for h in households:
             members = h.members
-            # trips[i]: (second of the day, venue, checked-out second or 0 for "by the kind's chance")
+            # trips[i]: (second of the day, venue, second of checking out if they do)
             trips: list[list[tuple[int, int, int]]] = [[] for _ in members]
             busy_until = [0] * len(members)
             # Work and school.
@@ -486,10 +502,9 @@ def demo_checkins(
             if h.supermarket >= 0 and rnd() < (0.4 if weekday else 0.65):
                 adults = [i for i, p in enumerate(members) if p.role in (_WORKER, _HOME)] or list(range(len(members)))
                 at_home = [i for i in adults if busy_until[i] == 0]
-                if weekday:
-                    shoppers = [choice(at_home or adults)]
-                else:
-                    shoppers = [i for i in range(len(members)) if rnd() < 0.6] or [choice(adults)]
+                shoppers = [choice(at_home or adults)]
+                if not weekday:  # the family goes together
+                    shoppers += [i for i in range(len(members)) if i != shoppers[0] and rnd() < 0.5]
                 if weekday and not at_home:
                     at = busy_until[shoppers[0]] + randint(10 * _M, 50 * _M)
                 else:
@@ -589,9 +604,8 @@ class DemoVenuesReport:
 
 def write_venues(db: Session, specs: Sequence[VenueSpec]) -> tuple[list[int], int, int]:
     """Upsert the venues by ref; returns their ids (in the order of `specs`), how many were created and updated."""
-    region_ids: dict[str, int] = dict(
-        db.execute(select(Region.code, Region.id).where(Region.code.in_({s.region_code for s in specs}))).tuples()
-    )
+    codes = {s.region_code for s in specs}
+    region_ids: dict[str, int] = dict(db.execute(select(Region.code, Region.id).where(Region.code.in_(codes))).all())
     existing: dict[str, Venue] = {}
     for batch in chunks([s.ref for s in specs], 2000):
         existing |= {v.ref: v for v in db.execute(select(Venue).where(Venue.ref.in_(batch))).scalars()}
@@ -654,7 +668,7 @@ def fill_demo_venues(
     kept = db.execute(select(Checkin.id).limit(1)).first() is not None
     written = 0
     if not kept and specs:
-        by_ref: dict[str, int] = dict(db.execute(select(Person.ref, Person.id)).tuples())
+        by_ref: dict[str, int] = dict(db.execute(select(Person.ref, Person.id)).all())
         person_ids = [by_ref[r.ref] for r in residents]
         checkins = demo_checkins(residents, specs, days=days, seed=seed, now=now)
         written = write_checkins(db, checkins, person_ids=person_ids, venue_ids=venue_ids)
