@@ -31,6 +31,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pg import drop_postgres, fresh_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 FANGKONG = [sys.executable, "-m", "fangkong.cli"]
 SECRET = "benchmark-secret-key-not-for-production"
@@ -188,22 +191,6 @@ def csv_import_rate(env: dict[str, str], args: argparse.Namespace, workdir: Path
     start = time.perf_counter()
     run(["import", "checkins", str(path)], env)
     return args.csv_rows / (time.perf_counter() - start)
-
-
-def fresh_postgres(admin_url: str) -> tuple[str, str]:
-    name = f"fangkong_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def drop_postgres(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> None:

@@ -24,7 +24,8 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pg import drop_postgres, fresh_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -92,22 +93,6 @@ def baseline(people_csv: Path, workdir: Path) -> float:
     elapsed = time.perf_counter() - start
     path.unlink()
     return elapsed
-
-
-def fresh_postgres(admin_url: str) -> tuple[str, str]:
-    name = f"fangkong_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def drop_postgres(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> None:
