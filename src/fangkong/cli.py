@@ -24,12 +24,12 @@ from fangkong.cli_common import (
     import_app,
     out,
     print_report,
+    run_csv_import,
     runtime,
 )
 from fangkong.core import migrate
 from fangkong.core.config import get_settings
 from fangkong.core.db import make_engine
-from fangkong.core.importing import open_csv, read_csv
 from fangkong.people.schemas import PersonRead
 
 if TYPE_CHECKING:
@@ -93,17 +93,9 @@ def import_regions_cmd(
     """Import the region tree (city → district → street → community → grid), upserting by code."""
     from fangkong.regions.service import REGION_COLUMNS, import_regions
 
-    rt = runtime()
-    with (
-        domain_errors(),
-        open_csv(file) as fh,
-        rt.database.unit_of_work() as db,
-        file_progress(file, "regions") as advance,
-    ):
-        rows = read_csv(fh, required=REGION_COLUMNS, on_progress=advance, where=str(file))
-        report = import_regions(db, rows=rows)
-    print_report(report)
-    raise typer.Exit(1 if report.rejected else 0)
+    run_csv_import(
+        file, label="regions", required=REGION_COLUMNS, importer=lambda db, rows: import_regions(db, rows=rows)
+    )
 
 
 @import_app.command("people")

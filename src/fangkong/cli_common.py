@@ -13,7 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from fangkong.core.audit_models import Channel
 from fangkong.core.errors import DomainError
-from fangkong.core.importing import ImportReport
+from fangkong.core.importing import CsvRow, ImportReport, RowError, open_csv, read_csv
 from fangkong.core.runtime import Runtime, get_runtime
 
 if TYPE_CHECKING:
@@ -86,3 +86,19 @@ def print_report(report: ImportReport) -> None:
     if report.unchanged:
         out.print(f"unchanged {report.unchanged}")
     out.print(report.summary())
+
+
+def run_csv_import(
+    file: Path,
+    *,
+    label: str,
+    required: tuple[str, ...],
+    importer: Callable[[Session, Iterator[CsvRow | RowError]], ImportReport],
+) -> None:
+    """The shape every CSV import command shares: one unit of work, a progress bar, `line N: reason` for each
+    rejected row, the summary, and exit status 1 when anything was rejected."""
+    rt = runtime()
+    with domain_errors(), open_csv(file) as fh, rt.database.unit_of_work() as db, file_progress(file, label) as go:
+        report = importer(db, read_csv(fh, required=required, on_progress=go, where=str(file)))
+    print_report(report)
+    raise typer.Exit(1 if report.rejected else 0)

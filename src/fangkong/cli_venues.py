@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fangkong.cli_common import domain_errors, file_progress, import_app, out, print_report, runtime
-from fangkong.core.importing import open_csv, read_csv
+from fangkong.cli_common import domain_errors, import_app, out, run_csv_import, runtime
 from fangkong.venues.checkins import Limits
 
 checkins_app = typer.Typer(help="Check-ins (扫码登记).", no_args_is_help=True)
@@ -23,12 +22,10 @@ def import_venues_cmd(
     from fangkong.auth.actor import Actor
     from fangkong.venues.service import VENUE_COLUMNS, import_venues
 
-    rt = runtime()
-    with domain_errors(), open_csv(file) as fh, rt.database.unit_of_work() as db, file_progress(file, "venues") as go:
-        rows = read_csv(fh, required=VENUE_COLUMNS, on_progress=go, where=str(file))
-        report = import_venues(db, actor=Actor.system(), rows=rows)
-    print_report(report)
-    raise typer.Exit(1 if report.rejected else 0)
+    run_csv_import(
+        file, label="venues", required=VENUE_COLUMNS,
+        importer=lambda db, rows: import_venues(db, actor=Actor.system(), rows=rows),
+    )  # fmt: skip
 
 
 @import_app.command("checkins")
@@ -38,17 +35,11 @@ def import_checkins_cmd(
     """Import check-ins (ISO 8601 times with offset). The same person, venue and time is the same check-in."""
     from fangkong.venues.checkin_import import CHECKIN_COLUMNS, import_checkins
 
-    rt = runtime()
-    with (
-        domain_errors(),
-        open_csv(file) as fh,
-        rt.database.unit_of_work() as db,
-        file_progress(file, "check-ins") as go,
-    ):
-        rows = read_csv(fh, required=CHECKIN_COLUMNS, on_progress=go, where=str(file))
-        report = import_checkins(db, rows=rows, limits=limits(), batch_size=rt.settings.import_batch_size)
-    print_report(report)
-    raise typer.Exit(1 if report.rejected else 0)
+    batch_size = runtime().settings.import_batch_size
+    run_csv_import(
+        file, label="check-ins", required=CHECKIN_COLUMNS,
+        importer=lambda db, rows: import_checkins(db, rows=rows, limits=limits(), batch_size=batch_size),
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

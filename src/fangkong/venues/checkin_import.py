@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import clock
 from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
 from fangkong.people.models import Person
-from fangkong.venues.checkins import Limits, _insert_many
+from fangkong.venues.checkins import Limits, insert_checkins
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
 CHECKIN_COLUMNS = ("person_ref", "venue_ref", "checked_in_at", "checked_out_at")
@@ -107,7 +107,7 @@ class CheckinImporter:
                 changed.append({"id": old[0], "checked_out_at": r.checked_out_at})
             else:
                 self.report.unchanged += 1
-        _insert_many(self.db, new, CheckinSource.import_)
+        insert_checkins(self.db, new, CheckinSource.import_)
         if changed:
             self.db.execute(update(Checkin), changed)
         self.report.imported += len(new)

@@ -100,7 +100,7 @@ def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits:
         seen_client_ids.add(row.client_id)
         candidates.append((index, row, people[row.person_ref], venues[row.venue_ref].id))
     new = _drop_known(db, candidates)
-    _insert_many(db, [(pid, vid, r.checked_in_at, r.checked_out_at, r.client_id) for _, r, pid, vid in new],
+    insert_checkins(db, [(pid, vid, r.checked_in_at, r.checked_out_at, r.client_id) for _, r, pid, vid in new],
                  CheckinSource.batch)  # fmt: skip
     return BatchResult(accepted=len(new), duplicates=len(candidates) - len(new), rejected=rejected)
 
@@ -169,11 +169,13 @@ def _existing_keys(db: Session, keys: list[tuple[int, dt.datetime, int]]) -> set
     return found
 
 
-def _insert_many(
+def insert_checkins(
     db: Session,
     rows: Sequence[tuple[int, int, dt.datetime, dt.datetime | None, str | None]],
     source: CheckinSource,
 ) -> None:
+    """Insert (person id, venue id, checked in, checked out, client id) rows with one executemany; rows that
+    already exist (unique person/time/venue or client id) are skipped by ON CONFLICT DO NOTHING."""
     if not rows:
         return
     dialect = db.get_bind().dialect

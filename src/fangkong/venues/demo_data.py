@@ -33,7 +33,7 @@ from fangkong.core.importing import chunks
 from fangkong.demo import DISTRICTS, RegionSpec
 from fangkong.people.models import Person
 from fangkong.regions.models import Region
-from fangkong.venues.checkins import _insert_many
+from fangkong.venues.checkins import insert_checkins
 from fangkong.venues.models import Checkin, CheckinSource, Venue, VenueKind
 from fangkong.venues.service import new_token
 
@@ -641,10 +641,10 @@ def write_checkins(
     for person, venue, at, out in checkins:
         batch.append((person_ids[person], venue_ids[venue], at, out, None))
         if len(batch) >= WRITE_BATCH:
-            _insert_many(db, batch, CheckinSource.import_)
+            insert_checkins(db, batch, CheckinSource.import_)
             written += len(batch)
             batch = []
-    _insert_many(db, batch, CheckinSource.import_)
+    insert_checkins(db, batch, CheckinSource.import_)
     return written + len(batch)
 
 

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
@@ -119,38 +119,31 @@ def venue_for_token(db: Session, *, token: str) -> Venue:
     raise NotFound("this place code is not known; scan the poster at the entrance again")
 
 
-def occupancy(db: Session, *, venue: Venue, now: dt.datetime | None = None) -> int:
-    """People present now: checked in, not checked out, and (without check-out) within the kind's dwell."""
-    now = now or clock.now()
-    dwell = venue.kind.default_dwell
-    present = or_(
-        Checkin.checked_out_at > now,
-        (Checkin.checked_out_at.is_(None)) & (Checkin.checked_in_at > now - dwell),
-    )
-    stmt = (
-        select(func.count(func.distinct(Checkin.person_id)))
-        .where(Checkin.venue_id == venue.id)
-        .where(Checkin.checked_in_at > now - max(dwell, OCCUPANCY_HORIZON), Checkin.checked_in_at <= now)
-        .where(present)
-    )
-    return int(db.execute(stmt).scalar_one())
-
-
-def occupancy_all(
-    db: Session, *, now: dt.datetime | None = None, venue_ids: Sequence[int] | None = None
-) -> dict[int, int]:
-    """People present now at many venues, with one grouped query (each kind's dwell becomes a condition)."""
-    now = now or clock.now()
+def _present_counts(now: dt.datetime) -> Select[int, int]:
+    """(venue id, people present now) per venue: the one definition of presence. Checked in, not checked out,
+    and without a check-out still within the venue kind's dwell (each kind's dwell becomes a condition)."""
     within_dwell = or_(
         *(and_(Venue.kind == kind, Checkin.checked_in_at > now - dwell) for kind, dwell in DEFAULT_DWELL.items())
     )
-    stmt = (
-        select(Checkin.venue_id, func.count(func.distinct(Checkin.person_id)))
+    return (
+        select(Checkin.venue_id.label("venue_id"), func.count(func.distinct(Checkin.person_id)).label("n"))
         .join(Venue, Venue.id == Checkin.venue_id)
         .where(Checkin.checked_in_at > now - OCCUPANCY_HORIZON, Checkin.checked_in_at <= now)
         .where(or_(Checkin.checked_out_at > now, Checkin.checked_out_at.is_(None) & within_dwell))
         .group_by(Checkin.venue_id)
     )
+
+
+def occupancy(db: Session, *, venue: Venue, now: dt.datetime | None = None) -> int:
+    """People present now at one venue."""
+    return occupancy_all(db, now=now, venue_ids=[venue.id]).get(venue.id, 0)
+
+
+def occupancy_all(
+    db: Session, *, now: dt.datetime | None = None, venue_ids: Sequence[int] | None = None
+) -> dict[int, int]:
+    """People present now at many venues, with one grouped query."""
+    stmt = _present_counts(now or clock.now())
     if venue_ids is not None:
         stmt = stmt.where(Checkin.venue_id.in_(list(venue_ids)))
     return {venue_id: int(n) for venue_id, n in db.execute(stmt)}
@@ -159,18 +152,7 @@ def occupancy_all(
 def busiest(db: Session, *, limit: int = 50, now: dt.datetime | None = None) -> list[tuple[Venue, int]]:
     """Venues with a capacity, fullest first: what the public "how full is it" page shows. Ranked in SQL, so a
     city of many venues costs one grouped query and `limit` rows."""
-    now = now or clock.now()
-    within_dwell = or_(
-        *(and_(Venue.kind == kind, Checkin.checked_in_at > now - dwell) for kind, dwell in DEFAULT_DWELL.items())
-    )
-    present = (
-        select(Checkin.venue_id.label("venue_id"), func.count(func.distinct(Checkin.person_id)).label("n"))
-        .join(Venue, Venue.id == Checkin.venue_id)
-        .where(Checkin.checked_in_at > now - OCCUPANCY_HORIZON, Checkin.checked_in_at <= now)
-        .where(or_(Checkin.checked_out_at > now, Checkin.checked_out_at.is_(None) & within_dwell))
-        .group_by(Checkin.venue_id)
-        .subquery()
-    )
+    present = _present_counts(now or clock.now()).subquery()
     n = func.coalesce(present.c.n, 0)
     stmt = (
         select(Venue, n)
