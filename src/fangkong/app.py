@@ -24,9 +24,11 @@ from fangkong.core.validation_messages import describe
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
+from fangkong.venues.door import checkin_writer
 from fangkong.venues.jobs import purge_periodically
 from fangkong.venues.operator_pages import router as operator_pages
 from fangkong.venues.pages import router as venue_pages
+from fangkong.venues.views import door_router
 from fangkong.venues.views import router as venues_router
 from fangkong.web import install as install_web
 from fangkong.web.errors import error_page, wants_html_error
@@ -98,13 +100,21 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.runtime = runtime or get_runtime()
+    app.state.checkin_writer = checkin_writer(app.state.runtime.database)
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api")
+    api.include_router(door_router)
+
+    @api.get("/ping", tags=["system"])
+    async def ping() -> dict[str, str]:
+        """Liveness only: no database, no authentication. A load balancer's probe, and the benchmarks' ceiling
+        (the fastest answer this server can give)."""
+        return {"status": "ok"}
 
     @api.get("/health", tags=["system"])
     def health(db: DbSession) -> dict[str, str]:
-        """Liveness and database reachability."""
+        """Readiness: the database answers."""
         db.execute(text("SELECT 1"))
         return {"status": "ok"}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor, Grant
@@ -210,7 +210,7 @@ def authenticate(db: Session, *, username: str, password: str, address: str, cha
 # --- API tokens -----------------------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> bytes:
+def token_hash(token: str) -> bytes:
     # Tokens carry 256 random bits, so a fast hash is enough (unlike passwords).
     return hashlib.sha256(token.encode()).digest()
 
@@ -218,7 +218,7 @@ def _token_hash(token: str) -> bytes:
 def create_token(db: Session, *, actor: Actor, user: User, label: str = "") -> tuple[ApiToken, str]:
     """Returns the row and the token itself, which is shown once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, label=label[:100], token_hash=_token_hash(token), prefix=token[:11])
+    row = ApiToken(user_id=user.id, label=label[:100], token_hash=token_hash(token), prefix=token[:11])
     db.add(row)
     db.flush()
     audit.record(
@@ -239,9 +239,30 @@ def revoke_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
     return row
 
 
+def users_for_token_hashes(db: Session, *, hashes: set[bytes]) -> dict[bytes, tuple[int, int]]:
+    """For many requests at once (group commit): token hash → (user id, token id) of the valid ones. The same
+    checks as user_for_token, in the same transaction as the work they authorize, so a revocation is obeyed at once."""
+    if not hashes:
+        return {}
+    rows = db.execute(
+        select(ApiToken.token_hash, ApiToken.user_id, ApiToken.id, ApiToken.last_used_at)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash.in_(hashes), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+    ).all()
+    now = clock.now()
+    stale = [token_id for _, _, token_id, used in rows if used is None or now - used > dt.timedelta(minutes=1)]
+    if stale:
+        db.execute(update(ApiToken).where(ApiToken.id.in_(stale)).values(last_used_at=now))
+    return {h: (user_id, token_id) for h, user_id, token_id, _ in rows}
+
+
 def user_for_token(db: Session, *, token: str) -> tuple[User, ApiToken]:
     """The token's user; revoked tokens and inactive users are refused at once (no cache in between)."""
-    row = db.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).scalar_one_or_none()
+    return user_for_token_hash(db, digest=token_hash(token))
+
+
+def user_for_token_hash(db: Session, *, digest: bytes) -> tuple[User, ApiToken]:
+    row = db.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("invalid or revoked API token")
     user = db.get(User, row.user_id)
