@@ -142,17 +142,17 @@ def write_checkins(
     db: Session, items: Sequence[DoorCheckin | BatchUpload]
 ) -> list[DoorReceipt | BatchResult | DomainError]:
     """The writer's work for one group: all single check-ins together, then each batch in its savepoint."""
-    outcomes: list[DoorReceipt | BatchResult | DomainError] = [NotFound("not processed")] * len(items)
-    singles = [(i, item) for i, item in enumerate(items) if isinstance(item, DoorCheckin)]
-    for (i, _), outcome in zip(singles, record_door_checkins(db, [item for _, item in singles]), strict=True):
-        outcomes[i] = outcome
-    for i, item in enumerate(items):
-        if isinstance(item, BatchUpload):
-            try:
-                with db.begin_nested():
-                    outcomes[i] = _upload(db, item)
-            except DomainError as error:
-                outcomes[i] = error
+    singles = iter(record_door_checkins(db, [item for item in items if isinstance(item, DoorCheckin)]))
+    outcomes: list[DoorReceipt | BatchResult | DomainError] = []
+    for item in items:
+        if isinstance(item, DoorCheckin):
+            outcomes.append(next(singles))
+            continue
+        try:
+            with db.begin_nested():
+                outcomes.append(_upload(db, item))
+        except DomainError as error:
+            outcomes.append(error)
     return outcomes
 
 
