@@ -105,7 +105,8 @@ async def measure(url: str, args: argparse.Namespace, workdir: Path) -> dict[str
     port = free_port()
     log_path = workdir / f"server-{port}.log"
     log = log_path.open("w")
-    server = subprocess.Popen([*FANGKONG, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    serve = [*FANGKONG, "serve", "--port", str(port), "--workers", str(args.workers)]
+    server = subprocess.Popen(serve, env=env, stdout=log, stderr=log)
     try:
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
@@ -189,6 +190,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--devices", type=int, default=64, help="connections sending single check-ins")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (fangkong serve --workers)")
     parser.add_argument("--uploaders", type=int, default=4, help="connections sending batches")
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--csv-rows", type=int, default=0)
@@ -206,7 +208,7 @@ def main() -> None:
                 drop_postgres(args.postgres, name)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"singles {args.singles} from {args.devices} devices, batches {args.batches} x {args.batch_size} "
-          f"from {args.uploaders} uploaders")  # fmt: skip
+          f"from {args.uploaders} uploaders, {args.workers} server worker(s)")  # fmt: skip
     keys = list(next(iter(results.values())).keys())
     print("| figure | " + " | ".join(results) + " |")
     print("| --- |" + " --- |" * len(results))

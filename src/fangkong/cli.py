@@ -66,15 +66,27 @@ def use_reader_process(path: Path) -> bool:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes. One process runs Python on one core at a time; on a machine with more cores, "
+            "one worker per core serves more requests (each has its own check-in writer).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the pages and the JSON API with uvicorn (API documentation at /api/docs)."""
     import uvicorn
 
     from fangkong.app import create_app
 
-    rt = runtime()
-    out.print(f"fangkong serving on http://{host}:{port}  (API documentation at /api/docs)")
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", access_log=False)
+    rt = runtime()  # creates or upgrades the schema and checks the key once, before any worker starts
+    out.print(f"fangkong serving on http://{host}:{port} with {workers} worker(s)  (API documentation at /api/docs)")
+    if workers == 1:
+        uvicorn.run(create_app(rt), host=host, port=port, log_level="info", access_log=False)
+    else:  # each worker process builds its own application (and opens its own runtime) from the same settings
+        uvicorn.run("fangkong.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="info", access_log=False)  # fmt: skip
 
 
 @db_app.command("upgrade")
