@@ -56,12 +56,13 @@ def limits() -> Limits:
 
 @checkins_app.command("purge")
 def purge_cmd() -> None:
-    """Delete check-ins older than the retention period (FANGKONG_CHECKIN_RETENTION_DAYS, default 28)."""
+    """Delete check-ins older than the retention period (FANGKONG_CHECKIN_RETENTION_DAYS, default 28), in
+    transactions of 50,000 rows so that a running server keeps writing check-ins meanwhile."""
     from fangkong.auth.actor import Actor
-    from fangkong.venues.checkins import purge
+    from fangkong.venues.checkins import purge_in_chunks
 
     rt = runtime()
     days = rt.settings.checkin_retention_days
-    with domain_errors(), rt.database.unit_of_work() as db:
-        deleted = purge(db, actor=Actor.system(), retention=dt.timedelta(days=days))
+    with domain_errors():
+        deleted = purge_in_chunks(rt.database, actor=Actor.system(), retention=dt.timedelta(days=days))
     out.print(f"deleted {deleted} check-ins older than {days} days")

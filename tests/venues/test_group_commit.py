@@ -129,3 +129,31 @@ def test_when_the_transaction_fails_every_request_in_it_gets_the_error_and_nothi
     assert [str(o) for o in outcomes] == ["the disk is full", "the disk is full"]
     with runtime.database.unit_of_work() as db:
         assert stored(db, CheckinSource.door) == 0
+
+
+def test_purging_in_chunks_deletes_the_oldest_first_and_everything_past_retention_in_the_end(
+    runtime: Runtime, tokens: dict[str, bytes]
+) -> None:
+    from fangkong.auth.actor import Actor
+    from fangkong.core.audit_models import AuditAction, AuditEvent
+    from fangkong.people.models import Person
+    from fangkong.venues.checkins import purge, purge_in_chunks
+    from fangkong.venues.models import Venue
+
+    now = clock.now()
+    with runtime.database.unit_of_work() as db:
+        person = db.execute(select(Person.id).where(Person.ref == "wang-fang")).scalar_one()
+        venue = db.execute(select(Venue.id).where(Venue.ref == "V-LONGSHAN")).scalar_one()
+        for days in (35, 33, 31, 29, 27):
+            at = now - dt.timedelta(days=days)
+            db.add(Checkin(person_id=person, venue_id=venue, checked_in_at=at, source=CheckinSource.door))
+    retention = dt.timedelta(days=28)
+    with runtime.database.unit_of_work() as db:
+        assert purge(db, actor=Actor.system(), retention=retention, limit=1) == 1
+        ages = sorted((now - at).days for at in db.execute(select(Checkin.checked_in_at)).scalars())
+    assert ages == [27, 29, 31, 33]  # the 35-day-old one went first
+    assert purge_in_chunks(runtime.database, actor=Actor.system(), retention=retention, chunk=2) == 3
+    with runtime.database.unit_of_work() as db:
+        assert [(now - at).days for at in db.execute(select(Checkin.checked_in_at)).scalars()] == [27]
+        purges = db.execute(select(AuditEvent).where(AuditEvent.action == AuditAction.checkin_purge)).scalars()
+        assert [p.details.split()[0] for p in purges] == ["1", "2", "1"]  # one audit row per transaction

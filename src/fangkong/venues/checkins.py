@@ -21,7 +21,7 @@ from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
 from fangkong.core import audit, clock
 from fangkong.core.audit_models import AuditAction
-from fangkong.core.db import driver_processor, driver_value
+from fangkong.core.db import Database, driver_processor, driver_value
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.importing import chunks
 from fangkong.people.models import Person
@@ -194,14 +194,37 @@ def insert_returning(
     return inserted
 
 
-def purge(db: Session, *, actor: Actor, retention: dt.timedelta, now: dt.datetime | None = None) -> int:
-    """Delete check-ins older than the retention period. Returns how many went."""
+PURGE_CHUNK = 50_000  # rows per transaction: a long DELETE would hold up the check-in writer on SQLite
+
+
+def purge(
+    db: Session, *, actor: Actor, retention: dt.timedelta, now: dt.datetime | None = None, limit: int | None = None
+) -> int:
+    """Delete check-ins older than the retention period, the oldest first and at most `limit` of them.
+    Returns how many went."""
     if retention <= dt.timedelta(0):
         raise Invalid("the retention period must be positive")
     cutoff = (now or clock.now()) - retention
-    result = db.execute(delete(Checkin).where(Checkin.checked_in_at < cutoff))
+    condition = Checkin.checked_in_at < cutoff
+    if limit is not None:
+        oldest = select(Checkin.id).where(condition).order_by(Checkin.checked_in_at).limit(limit)
+        condition = Checkin.id.in_(oldest.scalar_subquery())
+    result = db.execute(delete(Checkin).where(condition))
     deleted = cast(CursorResult[Any], result).rowcount
     if deleted:
         audit.record(db, actor=actor, action=AuditAction.checkin_purge, entity_type="checkin", entity_ref="*",
                      details=f"{deleted} check-ins before {cutoff.isoformat()}")  # fmt: skip
     return int(deleted or 0)
+
+
+def purge_in_chunks(database: Database, *, actor: Actor, retention: dt.timedelta, chunk: int = PURGE_CHUNK) -> int:
+    """Purge in transactions of `chunk` rows, so that check-ins keep being written in between. The cut-off is
+    fixed at the start: a purge that runs for a while does not chase the clock."""
+    now = clock.now()
+    total = 0
+    while True:
+        with database.unit_of_work() as db:
+            deleted = purge(db, actor=actor, retention=retention, now=now, limit=chunk)
+        total += deleted
+        if deleted < chunk:
+            return total

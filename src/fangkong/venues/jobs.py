@@ -8,15 +8,14 @@ import logging
 
 from fangkong.auth.actor import Actor
 from fangkong.core.runtime import Runtime
-from fangkong.venues.checkins import purge
+from fangkong.venues.checkins import purge_in_chunks
 
 log = logging.getLogger("fangkong.jobs")
 
 
 def purge_once(runtime: Runtime) -> int:
-    with runtime.database.unit_of_work() as db:
-        retention = dt.timedelta(days=runtime.settings.checkin_retention_days)
-        return purge(db, actor=Actor.system(), retention=retention)
+    retention = dt.timedelta(days=runtime.settings.checkin_retention_days)
+    return purge_in_chunks(runtime.database, actor=Actor.system(), retention=retention)
 
 
 async def purge_periodically(runtime: Runtime) -> None:
