@@ -165,23 +165,40 @@ async def measure(url: str, args: argparse.Namespace, workdir: Path) -> dict[str
         "stored": stored,
     }
     if args.csv_rows:
-        result["csv rows/s"] = csv_import_rate(env, args, workdir)
+        result["csv rows/s"] = csv_import_rate(url, env, args, workdir)
     return result
 
 
-def csv_import_rate(env: dict[str, str], args: argparse.Namespace, workdir: Path) -> float:
+def csv_import_rate(url: str, env: dict[str, str], args: argparse.Namespace, workdir: Path) -> float:
+    """`fangkong import checkins` of `--csv-rows` rows spread over the last 20 days; checks they were all stored."""
     path = workdir / "checkins.csv"
-    venues = [f"BV{i:04d}" for i in range(20)]
-    now = dt.datetime.now(dt.UTC)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        venues = list(conn.execute(text("SELECT ref FROM venue ORDER BY id LIMIT 50")).scalars())
+    engine.dispose()
+    start_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=20)
+    step = dt.timedelta(days=19) / args.csv_rows
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["person_ref", "venue_ref", "checked_in_at", "checked_out_at"])
         for k in range(args.csv_rows):
-            at = now - dt.timedelta(days=20) + dt.timedelta(seconds=k)
-            w.writerow([f"P{(k % args.people) + 1:07d}", venues[k % 20], at.isoformat(), ""])
+            w.writerow(
+                [f"P{(k % args.people) + 1:07d}", venues[k % len(venues)], (start_at + k * step).isoformat(), ""]
+            )
+    before = count_checkins(url)
     start = time.perf_counter()
     run(["import", "checkins", str(path)], env)
-    return args.csv_rows / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if (stored := count_checkins(url) - before) != args.csv_rows:
+        raise SystemExit(f"the CSV import stored {stored} of {args.csv_rows} rows")
+    print(f"  CSV import: {args.csv_rows:,} rows in {seconds:.1f} s", file=sys.stderr)
+    return args.csv_rows / seconds
+
+
+async def measure_csv_only(url: str, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    env = os.environ | {"FANGKONG_DATABASE_URL": url, "FANGKONG_SECRET_KEY": SECRET}
+    prepare(env, args.people, workdir)
+    return {"csv rows/s": csv_import_rate(url, env, args, workdir)}
 
 
 def main() -> None:
@@ -194,20 +211,25 @@ def main() -> None:
     parser.add_argument("--uploaders", type=int, default=4, help="connections sending batches")
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--csv-rows", type=int, default=0)
+    parser.add_argument("--csv-only", action="store_true", help="measure only the CSV import (e.g. of 10M rows)")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to measure as well")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results["SQLite"] = uvloop.run(measure(f"sqlite:///{workdir}/bench.db", args, workdir))
+        one = measure_csv_only if args.csv_only else measure
+        results["SQLite"] = uvloop.run(one(f"sqlite:///{workdir}/bench.db", args, workdir))
         if args.postgres:
             url, name = fresh_postgres(args.postgres)
             try:
-                results["PostgreSQL"] = uvloop.run(measure(url, args, workdir))
+                results["PostgreSQL"] = uvloop.run(one(url, args, workdir))
             finally:
                 drop_postgres(args.postgres, name)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"singles {args.singles} from {args.devices} devices, batches {args.batches} x {args.batch_size} "
+    if args.csv_only:
+        print(f"CSV import of {args.csv_rows:,} rows")
+    else:
+        print(f"singles {args.singles} from {args.devices} devices, batches {args.batches} x {args.batch_size} "
           f"from {args.uploaders} uploaders, {args.workers} server worker(s)")  # fmt: skip
     keys = list(next(iter(results.values())).keys())
     print("| figure | " + " | ".join(results) + " |")

@@ -63,6 +63,10 @@ def test_a_batch_stores_good_rows_and_rejects_each_bad_one_with_its_reason(
         row(checked_out_at=(now - dt.timedelta(hours=3)).isoformat()),
         row(client_id=same, person_ref="li-qiang"),
         row(client_id=same, person_ref="zhang-wei"),
+        row(
+            checked_in_at=(now - dt.timedelta(hours=26)).isoformat(),
+            checked_out_at=(now - dt.timedelta(hours=1)).isoformat(),
+        ),
     ]
     result = client.post("/api/checkins/batch", json={"rows": rows}, headers=bearer(tokens["op1"])).json()
     assert [(r["index"], r["reason"]) for r in result["rejected"]] == [
@@ -75,6 +79,7 @@ def test_a_batch_stores_good_rows_and_rejects_each_bad_one_with_its_reason(
         (7, "checked_in_at has no UTC offset; write it like 2022-03-20T14:05:00+08:00"),
         (8, "checked_out_at is before checked_in_at"),
         (10, "client_id repeats an earlier row of this batch"),
+        (11, "checked_out_at is more than 24 hours after checked_in_at; check the scanner's clock"),
     ]
     assert (result["accepted"], result["duplicates"]) == (2, 0)
     assert count(runtime) == 2
@@ -120,6 +125,8 @@ def test_the_csv_import_rejects_each_bad_row_and_is_idempotent(db: Session, keys
         f"wang-fang,V-LONGSHAN,{(now - dt.timedelta(days=30)).isoformat()},\n"  # 9
         f"zhang-wei,V-LONGSHAN,{out},{t}\n"  # 10
         f"wang-fang,V-LONGSHAN,{t},{out}\n"  # 11 same as line 2
+        f"li-qiang,V-LONGSHAN,{(now - dt.timedelta(hours=27)).isoformat()},{out}\n"  # 12 a 23-hour stay: fine
+        f"li-qiang,V-LONGSHAN,{(now - dt.timedelta(hours=29)).isoformat()},{out}\n"  # 13 a 25-hour stay
     )
     report = import_checkins(db, rows=csv_rows(text, required=CHECKIN_COLUMNS), limits=LIMITS, batch_size=4)
     reasons = [str(e) for e in report.errors]
@@ -129,16 +136,17 @@ def test_the_csv_import_rejects_each_bad_row_and_is_idempotent(db: Session, keys
         "line 6: checked_in_at 'yesterday' is not an ISO 8601 time like 2022-03-20T14:05:00+08:00",
         f"line 7: checked_in_at '{t[:19]}' has no UTC offset; write it like 2022-03-20T14:05:00+08:00",
     ]
-    assert reasons[4:7] == [
+    assert reasons[4:8] == [
         "line 8: checked_in_at is in the future; check the scanner's clock",
         "line 9: checked_in_at is older than the retention period of 28 days",
         "line 10: checked_out_at is before checked_in_at",
+        "line 13: checked_out_at is more than 24 hours after checked_in_at; check the scanner's clock",
     ]
     # Line 11 repeats line 2 in another batch: it is the same check-in, already stored, so nothing changes.
-    assert report.summary() == "imported 2, updated 0, rejected 7"
+    assert report.summary() == "imported 3, updated 0, rejected 8"
     assert report.unchanged == 1
     again = import_checkins(db, rows=csv_rows(text, required=CHECKIN_COLUMNS), limits=LIMITS)
-    assert again.summary() == "imported 0, updated 0, rejected 8"  # line 11 now repeats line 2 in the same batch
+    assert again.summary() == "imported 0, updated 0, rejected 9"  # line 11 now repeats line 2 in the same batch
     later = text.replace(f"li-qiang,V-LONGSHAN,{t},\n", f"li-qiang,V-LONGSHAN,{t},{out}\n")
     updated = import_checkins(db, rows=csv_rows(later, required=CHECKIN_COLUMNS), limits=LIMITS)
     assert (updated.imported, updated.updated) == (0, 1)

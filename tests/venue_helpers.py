@@ -40,7 +40,7 @@ def venue_city(runtime: Runtime, keys: Keyring) -> tuple[dict[str, str], dict[st
     with runtime.database.unit_of_work() as db:
         venues = build_venues(db, keys)
         tokens = {}
-        for username in ("op1", "op2", "gw", "wang"):
+        for username in ("op1", "op2", "gw", "wang", "inv"):
             _, tokens[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
         posters = {name: v.token for name, v in venues.items()}
     return tokens, posters

@@ -30,6 +30,7 @@ class AuditAction(enum.StrEnum):
     logout = "logout"
     venue_change = "venue_change"
     checkin_purge = "checkin_purge"
+    contact_trace = "contact_trace"  # a person's movements were read to find their contacts
 
 
 class Channel(enum.StrEnum):

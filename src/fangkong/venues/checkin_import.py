@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import clock
 from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
 from fangkong.people.models import Person
-from fangkong.venues.checkins import Limits, insert_checkins
+from fangkong.venues.checkins import Limits, insert_checkins, stay_problem
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
 CHECKIN_COLUMNS = ("person_ref", "venue_ref", "checked_in_at", "checked_out_at")
@@ -76,8 +76,8 @@ class CheckinImporter:
             out = _instant(v["checked_out_at"], "checked_out_at")
             if isinstance(out, str):
                 return out
-            if out < checked_in:
-                return "checked_out_at is before checked_in_at"
+            if problem := stay_problem(checked_in, out):
+                return problem
             checked_out = out
         return _Row(row.line, person_id, venue_id, checked_in, checked_out)
 

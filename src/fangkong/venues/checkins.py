@@ -25,7 +25,7 @@ from fangkong.core.db import Database, driver_processor, driver_value
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.importing import chunks
 from fangkong.people.models import Person
-from fangkong.venues.models import Checkin, CheckinSource, Venue
+from fangkong.venues.models import LONGEST_VISIT, Checkin, CheckinSource, Venue
 from fangkong.venues.schemas import BatchResult, BatchRow, RowRejection
 
 CHECKIN = cast(Table, Checkin.__table__)
@@ -110,8 +110,17 @@ def _row_problem(
         return f"unknown person {row.person_ref}"
     if problem := limits.problem(row.checked_in_at, now):
         return problem
-    if row.checked_out_at is not None and row.checked_out_at < row.checked_in_at:
+    return stay_problem(row.checked_in_at, row.checked_out_at)
+
+
+def stay_problem(checked_in_at: dt.datetime, checked_out_at: dt.datetime | None) -> str | None:
+    """Why a check-out cannot be stored with this check-in, or None."""
+    if checked_out_at is None:
+        return None
+    if checked_out_at < checked_in_at:
         return "checked_out_at is before checked_in_at"
+    if checked_out_at - checked_in_at > LONGEST_VISIT:
+        return "checked_out_at is more than 24 hours after checked_in_at; check the scanner's clock"
     return None
 
 

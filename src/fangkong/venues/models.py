@@ -51,6 +51,11 @@ DEFAULT_DWELL: dict[VenueKind, dt.timedelta] = {
 }
 
 
+# The longest a visit may last. A check-out later than this is a scanner's error, and is refused at the door;
+# the bound lets occupancy and tracing look back a fixed time through the (venue, time) index.
+LONGEST_VISIT = dt.timedelta(hours=24)
+
+
 class CheckinSource(enum.StrEnum):
     scan = "scan"  # a resident scanned the poster
     door = "door"  # a device at the door, acting with the operator's API token

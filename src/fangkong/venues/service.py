@@ -18,12 +18,12 @@ from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
 from fangkong.core.importing import CsvRow, ImportReport, RowError
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
-from fangkong.venues.models import DEFAULT_DWELL, Checkin, RetiredVenueToken, Venue, VenueKind
+from fangkong.venues.models import DEFAULT_DWELL, LONGEST_VISIT, Checkin, RetiredVenueToken, Venue, VenueKind
 from fangkong.venues.schemas import VenueCreate, VenueUpdate
 
 VENUE_COLUMNS = ("ref", "name", "kind", "region_code", "address", "capacity")
-# Looking back this far bounds the occupancy query to an index range; longer stays check out explicitly.
-OCCUPANCY_HORIZON = dt.timedelta(hours=24)
+# Looking back this far bounds the occupancy query to an index range: no visit lasts longer.
+OCCUPANCY_HORIZON = LONGEST_VISIT
 
 
 class PosterReplaced(DomainError):
