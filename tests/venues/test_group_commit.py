@@ -3,7 +3,9 @@
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +25,7 @@ from fangkong.venues.schemas import BatchResult, BatchRow
 
 from ..venue_helpers import venue_city
 
+T = TypeVar("T")
 LIMITS = Limits(retention=dt.timedelta(days=28), future_skew=dt.timedelta(minutes=5))
 
 
@@ -30,6 +33,12 @@ LIMITS = Limits(retention=dt.timedelta(days=28), future_skew=dt.timedelta(minute
 def tokens(runtime: Runtime, keys: Keyring) -> dict[str, bytes]:
     plain, _ = venue_city(runtime, keys)
     return {name: token_hash(token) for name, token in plain.items()}
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the browser tests leave an event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def door(token: bytes, person_ref: str = "wang-fang", venue_ref: str = "V-LONGSHAN") -> DoorCheckin:
@@ -106,7 +115,7 @@ def test_concurrent_requests_share_commits_and_each_gets_its_own_answer(
         checkins = [writer.run(door(tokens["op1"], person_ref=p)) for p in people]
         return await asyncio.gather(*checkins, return_exceptions=True)
 
-    outcomes = asyncio.run(all_at_once())
+    outcomes = run_async(all_at_once())
     assert [isinstance(o, DoorReceipt) for o in outcomes] == [p != "nobody" for p in people]
     assert all(isinstance(o, NotFound) for o, p in zip(outcomes, people, strict=True) if p == "nobody")
     assert len({o.id for o in outcomes if isinstance(o, DoorReceipt)}) == 40
@@ -125,7 +134,7 @@ def test_when_the_transaction_fails_every_request_in_it_gets_the_error_and_nothi
     async def two() -> list[object]:
         return await asyncio.gather(writer.run(1), writer.run(2), return_exceptions=True)
 
-    outcomes = asyncio.run(two())
+    outcomes = run_async(two())
     assert [str(o) for o in outcomes] == ["the disk is full", "the disk is full"]
     with runtime.database.unit_of_work() as db:
         assert stored(db, CheckinSource.door) == 0
