@@ -74,8 +74,8 @@ def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits:
     """An offline scanner's upload. Each bad row is rejected with its reason; the rest are stored once."""
     now = clock.now()
     rejected: list[RowRejection] = []
-    venues = _venues_by_ref(db, {r.venue_ref for r in rows})
-    people = _people_by_ref(db, {r.person_ref for r in rows})
+    venues = venues_by_ref(db, {r.venue_ref for r in rows})
+    people = people_by_ref(db, {r.person_ref for r in rows})
     seen_client_ids: set[str] = set()
     candidates: list[tuple[int, BatchRow, int, int]] = []  # index, row, person id, venue id
     for index, row in enumerate(rows):
@@ -124,14 +124,14 @@ def stay_problem(checked_in_at: dt.datetime, checked_out_at: dt.datetime | None)
     return None
 
 
-def _venues_by_ref(db: Session, refs: set[str]) -> dict[str, Venue]:
+def venues_by_ref(db: Session, refs: set[str]) -> dict[str, Venue]:
     found: dict[str, Venue] = {}
     for batch in chunks(sorted(refs), _QUERY_CHUNK):
         found |= {v.ref: v for v in db.execute(select(Venue).where(Venue.ref.in_(batch))).scalars()}
     return found
 
 
-def _people_by_ref(db: Session, refs: set[str]) -> dict[str, int]:
+def people_by_ref(db: Session, refs: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for batch in chunks(sorted(refs), _QUERY_CHUNK):
         found |= dict(db.execute(select(Person.ref, Person.id).where(Person.ref.in_(batch))).all())

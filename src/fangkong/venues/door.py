@@ -25,9 +25,8 @@ from fangkong.core.audit_models import Channel
 from fangkong.core.db import Database, driver_processor
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.group_commit import GroupCommitter
-from fangkong.people.models import Person
-from fangkong.venues.checkins import CHECKIN, Limits, insert_returning, record_batch
-from fangkong.venues.models import Checkin, CheckinSource, Venue
+from fangkong.venues.checkins import CHECKIN, Limits, insert_returning, people_by_ref, record_batch, venues_by_ref
+from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.venues.schemas import BatchResult, BatchRow
 
 
@@ -64,12 +63,9 @@ class DoorReceipt:
 def record_door_checkins(db: Session, requests: Sequence[DoorCheckin]) -> list[DoorReceipt | DomainError]:
     """Store the valid requests' check-ins; give the others their own error. One outcome per request, in order."""
     users = auth.users_for_token_hashes(db, hashes={r.token_hash for r in requests if r.token_hash is not None})
-    venues = {
-        v.ref: v for v in db.execute(select(Venue).where(Venue.ref.in_({r.venue_ref for r in requests}))).scalars()
-    }
-    people = dict(
-        db.execute(select(Person.ref, Person.id).where(Person.ref.in_({r.person_ref for r in requests}))).all()
-    )
+    # The same chunked lookups as the batch path.
+    venues = venues_by_ref(db, {r.venue_ref for r in requests})
+    people = people_by_ref(db, {r.person_ref for r in requests})
     user_ids = {r.user_id for r in requests if r.user_id is not None} | {u for u, _ in users.values()}
     operators = set(
         db.execute(
