@@ -1,6 +1,7 @@
 """Imports every domain's models so that Base.metadata is complete (Alembic autogenerate, tests)."""
 
 from fangkong.auth.models import ApiToken, LoginAttempt, RoleGrant, User
+from fangkong.cases.models import Case, CaseEvent, Contact, ContactEvent, ContactEvidence
 from fangkong.core.audit_models import AuditEvent
 from fangkong.core.models import SystemSetting
 from fangkong.people.models import Person
@@ -10,7 +11,12 @@ from fangkong.venues.models import Checkin, RetiredVenueToken, Venue
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Case",
+    "CaseEvent",
     "Checkin",
+    "Contact",
+    "ContactEvent",
+    "ContactEvidence",
     "Household",
     "LoginAttempt",
     "Person",

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fangkong import __version__
 from fangkong.auth.pages import router as auth_pages
 from fangkong.auth.views import router as auth_router
+from fangkong.cases.views import router as cases_router
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
@@ -124,6 +125,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     api.include_router(people_router)
     api.include_router(venues_router)
     api.include_router(tracing_router)
+    api.include_router(cases_router)
     app.include_router(api)
     install_web(app)
 

@@ -31,6 +31,10 @@ class AuditAction(enum.StrEnum):
     venue_change = "venue_change"
     checkin_purge = "checkin_purge"
     contact_trace = "contact_trace"  # a person's movements were read to find their contacts
+    case_read = "case_read"
+    case_change = "case_change"  # reported, reclassified, re-dated, isolated, outcome
+    contact_decision = "contact_decision"  # a candidate confirmed (with its tier) or dismissed
+    contact_change = "contact_change"  # follow-up status and notes
 
 
 class Channel(enum.StrEnum):

@@ -150,9 +150,11 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Se
     connection.exec_driver_sql(sql, list(rows))
 
 
-def enum_type(enum_cls: type[Any], length: int = 32, *, constraint: bool = True) -> Any:
+def enum_type(enum_cls: type[Any], length: int = 32, *, constraint: bool = True, name: str | None = None) -> Any:
     """Enums stored as their string values in a VARCHAR with a CHECK, identical on both databases. Enums that
-    grow with every release (audit actions) go without the CHECK: changing one costs a table rebuild on SQLite."""
+    grow with every release (audit actions) go without the CHECK: changing one costs a table rebuild on SQLite.
+    `name` names the CHECK when one table has two columns of the same enum (constraint names are per schema on
+    PostgreSQL)."""
     from sqlalchemy import Enum
 
     return Enum(
@@ -162,5 +164,5 @@ def enum_type(enum_cls: type[Any], length: int = 32, *, constraint: bool = True)
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
         create_constraint=constraint,
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
     )

@@ -38,6 +38,7 @@ class Evidence:
     venue_name: str
     start: dt.datetime
     end: dt.datetime
+    venue_id: int = 0
 
     @property
     def minutes(self) -> float:
@@ -123,19 +124,31 @@ def trace(
     if min_overlap < dt.timedelta(0):
         raise Invalid("the minimum overlap cannot be negative")
     person = get_readable_person(db, actor=actor, ref=person_ref)
-    contacts = co_present_contacts(db, person_id=person.id, start=start, end=end, min_overlap=min_overlap)
+    traced = traced_contacts(db, person_id=person.id, start=start, end=end, min_overlap=min_overlap)
+    audit.record(db, actor=actor, action=AuditAction.contact_trace, entity_type="person", entity_ref=person.ref,
+                 person_id=person.id, purpose="co-presence trace",
+                 details=f"[{start.isoformat()}, {end.isoformat()}): {len(traced)} contacts")  # fmt: skip
+    return traced
+
+
+def traced_contacts(
+    db: Session, *, person_id: int, start: dt.datetime, end: dt.datetime, min_overlap: dt.timedelta
+) -> list[TracedContact]:
+    """The co-present contacts with refs and venue evidence, longest overlap first, then by person ref. No
+    scoping and no audit: callers check the actor and record the read."""
+    contacts = co_present_contacts(db, person_id=person_id, start=start, end=end, min_overlap=min_overlap)
     refs = _person_refs(db, {c.person for c in contacts})
     venue_ids = {e.venue for c in contacts for e in c.exposures}
     venues = {v.id: v for v in db.execute(select(Venue).where(Venue.id.in_(venue_ids))).scalars()}
-    audit.record(db, actor=actor, action=AuditAction.contact_trace, entity_type="person", entity_ref=person.ref,
-                 person_id=person.id, purpose="co-presence trace",
-                 details=f"[{start.isoformat()}, {end.isoformat()}): {len(contacts)} contacts")  # fmt: skip
     traced = [
         TracedContact(
             person_id=c.person,
             person_ref=refs[c.person],
             overlap=c.overlap,
-            evidence=tuple(Evidence(venues[e.venue].ref, venues[e.venue].name, e.start, e.end) for e in c.exposures),
+            evidence=tuple(
+                Evidence(venues[e.venue].ref, venues[e.venue].name, e.start, e.end, venue_id=e.venue)
+                for e in c.exposures
+            ),
         )
         for c in contacts
     ]

@@ -1,0 +1,197 @@
+"""Cases and their contacts. The rows `case_record` and `contact` hold the current state; every change to them is
+also an append-only event row (`case_event`, `contact_event`) with actor, time and reason, from which the history
+and the audit of decisions are read. Nothing updates or deletes an event.
+
+A transmission chain needs no table of its own: a contact that later becomes a case points at that case
+(`contact.became_case_id`), so case → contact → case links are followed through the contact rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fangkong.core import clock
+from fangkong.core.db import Base, UTCDateTime, enum_type
+
+
+class Classification(enum.StrEnum):
+    suspected = "suspected"  # 疑似病例
+    confirmed = "confirmed"  # 确诊病例
+    asymptomatic = "asymptomatic"  # 无症状感染者
+
+    @property
+    def infectious(self) -> bool:
+        """Cases whose contacts are traced: an infection found by a positive test, with or without symptoms."""
+        return self is not Classification.suspected
+
+
+class Severity(enum.StrEnum):
+    mild = "mild"  # 轻型
+    ordinary = "ordinary"  # 普通型
+    severe = "severe"  # 重型
+    critical = "critical"  # 危重型
+
+
+class Outcome(enum.StrEnum):
+    discharged = "discharged"  # 治愈出院
+    died = "died"  # 死亡
+
+
+class CaseChange(enum.StrEnum):
+    reported = "reported"
+    classification = "classification"
+    severity = "severity"
+    onset = "onset"
+    sampled = "sampled"  # first positive sampling time
+    isolated = "isolated"
+    treated_at = "treated_at"
+    outcome = "outcome"
+    traced = "traced"  # tracing ran: the window and how many candidates it found
+
+
+class Case(Base):
+    __tablename__ = "case_record"  # "case" is an SQL keyword
+    __table_args__ = (Index("ix_case_record_region_id_reported_at", "region_id", "reported_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One case per person: a change of classification (suspected → confirmed) is an event of the same case.
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), unique=True)
+    # The person's region when the case was reported: investigators see the cases of their regions.
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
+    classification: Mapped[Classification] = mapped_column(enum_type(Classification, 16))
+    severity: Mapped[Severity | None] = mapped_column(enum_type(Severity, 16))
+    onset_date: Mapped[dt.date | None] = mapped_column(Date)
+    first_positive_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    isolated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    treated_at: Mapped[str] = mapped_column(String(200), default="")  # hospital or isolation site
+    outcome: Mapped[Outcome | None] = mapped_column(enum_type(Outcome, 16))
+    outcome_date: Mapped[dt.date | None] = mapped_column(Date)
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The last tracing run: its window and the policy edition that set the look-back and minimum overlap.
+    traced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    traced_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    traced_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    trace_policy: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class CaseEvent(Base):
+    """Append-only: one row per change of a case, with the new value as text."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="RESTRICT"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    change: Mapped[CaseChange] = mapped_column(enum_type(CaseChange, 16, constraint=False))
+    value: Mapped[str] = mapped_column(String(255), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_username: Mapped[str] = mapped_column(String(64))
+
+
+class ContactTier(enum.StrEnum):
+    close = "close"  # 密切接触者 (密接)
+    secondary = "secondary"  # 次密接
+    companion = "companion"  # 时空伴随者
+
+
+class ContactStatus(enum.StrEnum):
+    candidate = "candidate"  # proposed by tracing, waiting for an investigator
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+class FollowUp(enum.StrEnum):
+    to_trace = "to_trace"  # 待追踪
+    traced = "traced"  # 已追踪: reached and informed
+    under_observation = "under_observation"  # 医学观察中
+    released = "released"  # 已解除
+
+
+class EvidenceKind(enum.StrEnum):
+    checkin = "checkin"  # at the same venue at the same time, from check-ins
+    household = "household"  # registered in the same household
+    interview = "interview"  # told to an investigator (manual contact)
+
+
+class ContactChange(enum.StrEnum):
+    proposed = "proposed"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+    follow_up = "follow_up"
+    note = "note"
+    became_case = "became_case"
+
+
+class Contact(Base):
+    """A person linked to a case: a candidate proposed by tracing or an interview, then the investigator's decision.
+    A secondary candidate hangs off the close contact it was traced from (`via_contact_id`)."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("case_id", "person_id", name="uq_contact_case_id_person_id"),
+        Index("ix_contact_region_id_status", "region_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="RESTRICT"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    # The contact's own region: the investigators there follow them up even when the case is elsewhere.
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
+    via_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="RESTRICT"), index=True)
+    proposed_tier: Mapped[ContactTier] = mapped_column(enum_type(ContactTier, 16))
+    status: Mapped[ContactStatus] = mapped_column(enum_type(ContactStatus, 16))
+    tier: Mapped[ContactTier | None] = mapped_column(enum_type(ContactTier, 16, name="decidedtier"))
+    follow_up: Mapped[FollowUp | None] = mapped_column(enum_type(FollowUp, 24))
+    # Summed co-presence over all venues (0 for household and interview contacts); first and last exposure over
+    # all evidence. Secondary tracing starts at the first exposure.
+    overlap_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    first_exposure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_exposure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the contact was put under observation (centralized or home): the end of their own window.
+    quarantined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    became_case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class ContactEvidence(Base):
+    """Why a person is a contact: a co-presence interval at a venue, the shared household, or an interview."""
+
+    __tablename__ = "contact_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EvidenceKind] = mapped_column(enum_type(EvidenceKind, 16))
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venue.id", ondelete="SET NULL"))
+    # Copied so that the evidence still reads after a venue is gone or renamed.
+    venue_ref: Mapped[str | None] = mapped_column(String(64))
+    venue_name: Mapped[str | None] = mapped_column(String(200))
+    start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ContactEvent(Base):
+    """Append-only: proposals, decisions (with their reasons), follow-up changes and dated notes."""
+
+    __tablename__ = "contact_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="RESTRICT"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    change: Mapped[ContactChange] = mapped_column(enum_type(ContactChange, 16, constraint=False))
+    tier: Mapped[ContactTier | None] = mapped_column(enum_type(ContactTier, 16))
+    follow_up: Mapped[FollowUp | None] = mapped_column(enum_type(FollowUp, 24))
+    text: Mapped[str] = mapped_column(Text, default="")
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_username: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,223 @@
+"""API shapes of cases and contacts. Times are ISO 8601 with an offset; a time without one is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from fangkong.cases.chains import Chain
+from fangkong.cases.contacts import Decision, TraceSummary
+from fangkong.cases.models import (
+    Case,
+    Classification,
+    ContactEvidence,
+    ContactStatus,
+    ContactTier,
+    EvidenceKind,
+    FollowUp,
+    Outcome,
+    Severity,
+)
+from fangkong.cases.service import CaseChangeRequest, CaseRow, ContactRow
+
+
+class CaseCreate(BaseModel):
+    """Report a case, or change the person's existing one (one case per person)."""
+
+    person_ref: str
+    classification: Classification = Classification.confirmed
+    onset_date: dt.date | None = Field(None, description="symptom onset (confirmed cases)")
+    sampled_at: AwareDatetime | None = Field(None, description="first positive sampling (asymptomatic cases)")
+    isolated_at: AwareDatetime | None = None
+    severity: Severity | None = None
+    treated_at: str | None = Field(None, max_length=200)
+    reason: str = Field("", max_length=1000)
+
+    def change(self) -> CaseChangeRequest:
+        return CaseChangeRequest(classification=self.classification, severity=self.severity,
+                                 onset_date=self.onset_date, first_positive_at=self.sampled_at,
+                                 isolated_at=self.isolated_at, treated_at=self.treated_at)  # fmt: skip
+
+
+class CaseUpdate(BaseModel):
+    """Change a case; fields left out stay as they are. The reason is required and kept with the change."""
+
+    classification: Classification | None = None
+    severity: Severity | None = None
+    onset_date: dt.date | None = None
+    sampled_at: AwareDatetime | None = None
+    isolated_at: AwareDatetime | None = None
+    treated_at: str | None = Field(None, max_length=200)
+    outcome: Outcome | None = None
+    outcome_date: dt.date | None = None
+    reason: str = Field(min_length=1, max_length=1000)
+
+    def change(self) -> CaseChangeRequest:
+        return CaseChangeRequest(classification=self.classification, severity=self.severity,
+                                 onset_date=self.onset_date, first_positive_at=self.sampled_at,
+                                 isolated_at=self.isolated_at, treated_at=self.treated_at, outcome=self.outcome,
+                                 outcome_date=self.outcome_date)  # fmt: skip
+
+
+class TraceRead(BaseModel):
+    window_start: dt.datetime
+    window_end: dt.datetime
+    proposed: int
+    refreshed: int
+    policy: str
+
+    @classmethod
+    def of(cls, summary: TraceSummary | None) -> TraceRead | None:
+        if summary is None:
+            return None
+        return cls(window_start=summary.window_start, window_end=summary.window_end, proposed=summary.proposed,
+                   refreshed=summary.refreshed, policy=summary.policy)  # fmt: skip
+
+
+class CaseRead(BaseModel):
+    id: int
+    person_ref: str
+    person_name: str
+    classification: Classification
+    severity: Severity | None
+    onset_date: dt.date | None
+    first_positive_at: dt.datetime | None
+    isolated_at: dt.datetime | None
+    treated_at: str
+    outcome: Outcome | None
+    outcome_date: dt.date | None
+    reported_at: dt.datetime
+    traced_from: dt.datetime | None
+    traced_to: dt.datetime | None
+    trace_policy: str | None
+
+    @classmethod
+    def of(cls, case: Case, person_ref: str, person_name: str) -> CaseRead:
+        return cls(id=case.id, person_ref=person_ref, person_name=person_name, classification=case.classification,
+                   severity=case.severity, onset_date=case.onset_date, first_positive_at=case.first_positive_at,
+                   isolated_at=case.isolated_at, treated_at=case.treated_at, outcome=case.outcome,
+                   outcome_date=case.outcome_date, reported_at=case.reported_at, traced_from=case.traced_from,
+                   traced_to=case.traced_to, trace_policy=case.trace_policy)  # fmt: skip
+
+
+class CaseListItem(CaseRead):
+    region_name: str
+    candidates: int
+    contacts: int
+
+    @classmethod
+    def of_row(cls, row: CaseRow) -> CaseListItem:
+        base = CaseRead.of(row.case, row.person_ref, row.person_name).model_dump()
+        return cls(**base, region_name=row.region_name, candidates=row.candidates, contacts=row.contacts)
+
+
+class CaseReported(BaseModel):
+    case: CaseRead
+    created: bool
+    trace: TraceRead | None
+
+
+class EvidenceOut(BaseModel):
+    kind: EvidenceKind
+    venue_ref: str | None
+    venue_name: str | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    minutes: float | None
+    note: str
+
+    @classmethod
+    def of(cls, e: ContactEvidence) -> EvidenceOut:
+        minutes = round((e.end - e.start).total_seconds() / 60, 1) if e.start and e.end else None
+        return cls(kind=e.kind, venue_ref=e.venue_ref, venue_name=e.venue_name, start=e.start, end=e.end,
+                   minutes=minutes, note=e.note)  # fmt: skip
+
+
+class ContactRead(BaseModel):
+    id: int
+    case_id: int
+    person_ref: str
+    person_name: str
+    proposed_tier: ContactTier
+    tier: ContactTier | None
+    status: ContactStatus
+    follow_up: FollowUp | None
+    overlap_seconds: int
+    first_exposure_at: dt.datetime | None
+    last_exposure_at: dt.datetime | None
+    via_contact_id: int | None
+    became_case_id: int | None
+    decision_reason: str
+    evidence: list[EvidenceOut]
+
+    @classmethod
+    def of(cls, row: ContactRow) -> ContactRead:
+        c = row.contact
+        return cls(id=c.id, case_id=c.case_id, person_ref=row.person_ref, person_name=row.person_name,
+                   proposed_tier=c.proposed_tier, tier=c.tier, status=c.status, follow_up=c.follow_up,
+                   overlap_seconds=c.overlap_seconds, first_exposure_at=c.first_exposure_at,
+                   last_exposure_at=c.last_exposure_at, via_contact_id=c.via_contact_id,
+                   became_case_id=c.became_case_id, decision_reason=c.decision_reason,
+                   evidence=[EvidenceOut.of(e) for e in row.evidence])  # fmt: skip
+
+
+class ContactCreate(BaseModel):
+    """A contact named in an interview, confirmed at once with its evidence."""
+
+    case_id: int
+    person_ref: str
+    tier: ContactTier = ContactTier.close
+    note: str = Field(min_length=1, max_length=2000, description="what the interview found")
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    venue: str = Field("", max_length=200, description="where, in words (a home, a car, a venue)")
+
+
+class DecisionIn(BaseModel):
+    decision: Decision
+    reason: str = Field("", max_length=2000, description="required to dismiss")
+
+
+class FollowUpIn(BaseModel):
+    status: FollowUp | None = None
+    note: str = Field("", max_length=4000)
+    at: AwareDatetime | None = Field(None, description="when it happened, if not now")
+
+
+class ChainNode(BaseModel):
+    id: str
+    kind: str
+    label: str
+    status: str
+    person_ref: str
+    case_id: int | None
+    contact_id: int | None
+
+
+class ChainEdge(BaseModel):
+    source: str
+    target: str
+    tier: str | None
+    status: str
+    evidence: str
+    minutes: int
+
+
+class ChainRead(BaseModel):
+    root_case_id: int
+    case_ids: list[int]
+    truncated: bool
+    nodes: list[ChainNode]
+    edges: list[ChainEdge]
+
+    @classmethod
+    def of(cls, chain: Chain) -> ChainRead:
+        return cls(
+            root_case_id=chain.root_case_id,
+            case_ids=chain.case_ids,
+            truncated=chain.truncated,
+            nodes=[ChainNode(**asdict(n)) for n in chain.nodes],
+            edges=[ChainEdge(**asdict(e)) for e in chain.edges],
+        )
