@@ -226,17 +226,29 @@ def demo(
         progress = Progress(
             TextColumn("demo city"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total} people"),
+            TextColumn("{task.description}"),
             TimeRemainingColumn(),
             console=err,
             transient=True,
             disable=not err.is_terminal,
         )
         with progress:
-            task = progress.add_task("people", total=people)
-            summary = fill_demo_city(
-                db, keys=rt.keys, people=people, seed=seed, on_people=lambda n: progress.advance(task, n)
-            )
+            task = progress.add_task(f"0/{people} people", total=people)
+            # How many check-ins the rhythms produce is known only at the end: the bar pulses, the count runs.
+            visits = progress.add_task("check-ins", total=None, start=False)
+            counts = {"people": 0, "check-ins": 0}
+
+            def on_people(n: int) -> None:
+                counts["people"] += n
+                progress.update(task, advance=n, description=f"{counts['people']}/{people} people")
+
+            def on_checkins(n: int) -> None:
+                counts["check-ins"] += n
+                progress.start_task(visits)
+                progress.update(visits, advance=n, description=f"{counts['check-ins']:,} check-ins")
+
+            summary = fill_demo_city(db, keys=rt.keys, people=people, seed=seed, on_people=on_people,
+                                     on_checkins=on_checkins)  # fmt: skip
         accounts = create_demo_accounts(db) if people else []
     out.print(summary)
     if accounts:

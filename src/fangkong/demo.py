@@ -210,6 +210,7 @@ def fill_demo_city(
     people: int,
     seed: int,
     on_people: Callable[[int], None] | None = None,
+    on_checkins: Callable[[int], None] | None = None,
     today: dt.date | None = None,
     checkin_days: int = 14,
     now: dt.datetime | None = None,
@@ -231,7 +232,8 @@ def fill_demo_city(
     if people_report.errors:
         raise RuntimeError(f"demo people rejected: {people_report.errors[:3]}")
     record_import(db, actor=Actor.system(), source=f"demo seed {seed}", report=people_report, reason="demo city")
-    venues = fill_demo_venues(db, regions=specs, residents=residents, seed=seed, days=checkin_days, now=now)
+    venues = fill_demo_venues(db, regions=specs, residents=residents, seed=seed, days=checkin_days, now=now,
+                              on_checkins=on_checkins)  # fmt: skip
     counts = {level: sum(1 for s in specs if s.level == level) for level in ("district", "street", "community", "grid")}
     return (
         f"demo city {CITY[1]} ({CITY[0]}), seed {seed}: {counts['district']} districts, {counts['street']} streets, "

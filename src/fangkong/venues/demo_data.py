@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -634,8 +634,10 @@ def write_checkins(
     *,
     person_ids: Sequence[int],
     venue_ids: Sequence[int],
+    on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Insert check-ins given by person and venue index, in batches through the driver's executemany."""
+    """Insert check-ins given by person and venue index, in batches through the driver's executemany;
+    `on_batch(n)` after each batch (the progress bar)."""
     written = 0
     batch: list[tuple[int, int, dt.datetime, dt.datetime | None, str | None]] = []
     for person, venue, at, out in checkins:
@@ -643,8 +645,12 @@ def write_checkins(
         if len(batch) >= WRITE_BATCH:
             insert_checkins(db, batch, CheckinSource.import_)
             written += len(batch)
+            if on_batch is not None:
+                on_batch(len(batch))
             batch = []
     insert_checkins(db, batch, CheckinSource.import_)
+    if on_batch is not None and batch:
+        on_batch(len(batch))
     return written + len(batch)
 
 
@@ -656,6 +662,7 @@ def fill_demo_venues(
     seed: int,
     days: int = 14,
     now: dt.datetime | None = None,
+    on_checkins: Callable[[int], None] | None = None,
 ) -> DemoVenuesReport:
     """Write the demo's venues (upsert by ref) and, into a database without check-ins, `days` of check-ins."""
     now = now or clock.now()
@@ -671,5 +678,5 @@ def fill_demo_venues(
         by_ref: dict[str, int] = dict(db.execute(select(Person.ref, Person.id)).all())
         person_ids = [by_ref[r.ref] for r in residents]
         checkins = demo_checkins(residents, specs, days=days, seed=seed, now=now)
-        written = write_checkins(db, checkins, person_ids=person_ids, venue_ids=venue_ids)
+        written = write_checkins(db, checkins, person_ids=person_ids, venue_ids=venue_ids, on_batch=on_checkins)
     return DemoVenuesReport(created, updated, len(specs) - created - updated, written, kept)
