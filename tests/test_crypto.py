@@ -1,6 +1,7 @@
 import pytest
 
 from fangkong.core.crypto import DecryptionError, Keyring
+from fangkong.core.errors import ConfigurationError
 
 SECRET = "a-secret-key-of-enough-length"
 
@@ -40,5 +41,5 @@ def test_lookup_hashes_are_stable_for_a_key_and_differ_between_keys_and_fields()
 
 
 def test_a_short_secret_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least 16 characters"):
+    with pytest.raises(ConfigurationError, match="at least 16 characters"):
         Keyring.from_secret("short")

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from fangkong.core.errors import ConfigurationError
+
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 
@@ -86,7 +88,10 @@ class Keyring:
     def from_secret(cls, secret: str) -> Keyring:
         master = secret.encode("utf-8")
         if len(master) < 16:
-            raise ValueError("FANGKONG_SECRET_KEY must be at least 16 characters")
+            raise ConfigurationError(
+                "FANGKONG_SECRET_KEY must be at least 16 characters; leave it unset to have one generated, or make "
+                "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         fingerprint = hmac.digest(_derive(master, "fingerprint"), b"fangkong", hashlib.sha256)[:8].hex()
         return cls(
             cipher=FieldCipher(_derive(master, "pii-aes-gcm")),
