@@ -138,7 +138,8 @@ def _apply(
         stmt = select(Contact).where(Contact.case_id == case.id, Contact.person_id.in_(chunk))
         existing |= {c.person_id: c for c in db.execute(stmt).scalars()}
         regions |= dict(db.execute(select(Person.id, Person.region_id).where(Person.id.in_(chunk))).all())
-    new = refreshed = 0
+    created: list[tuple[Contact, _Proposal]] = []
+    refreshed: list[tuple[Contact, _Proposal]] = []
     now = clock.now()
     for person_id in ids:
         proposal, contact = proposals[person_id], existing.get(person_id)
@@ -148,22 +149,25 @@ def _apply(
                               status=ContactStatus.candidate, overlap_seconds=proposal.overlap_seconds,
                               created_at=now)  # fmt: skip
             db.add(contact)
-            db.flush()
-            _event(db, contact, actor, ContactChange.proposed, _summary(proposal))
-            new += 1
+            created.append((contact, proposal))
         elif contact.status is ContactStatus.candidate and contact.via_contact_id == (via.id if via else None):
             db.execute(delete(ContactEvidence).where(ContactEvidence.contact_id == contact.id,
                                                      ContactEvidence.kind != EvidenceKind.interview))  # fmt: skip
             contact.proposed_tier, contact.overlap_seconds = proposal.tier, proposal.overlap_seconds
-            refreshed += 1
-        else:
-            continue  # decided, or found through another contact: the investigator's view stands
+            refreshed.append((contact, proposal))
+        # else: decided, or found through another contact: the investigator's view stands
+    db.flush()  # one round of INSERTs gives the new contacts their ids
+    for contact, proposal in created:
+        _event(db, contact, actor, ContactChange.proposed, _summary(proposal))
+    renewed = {contact.id for contact, _ in refreshed}
+    for contact, proposal in created + refreshed:
         for evidence in proposal.evidence:
             evidence.contact_id = contact.id
         db.add_all(proposal.evidence)
-        _set_exposure(contact, proposal.evidence + _interview_evidence(db, contact))
+        interviews = _interview_evidence(db, contact) if contact.id in renewed else []
+        _set_exposure(contact, proposal.evidence + interviews)
     db.flush()
-    return new, refreshed
+    return len(created), len(refreshed)
 
 
 def _interview_evidence(db: Session, contact: Contact) -> list[ContactEvidence]:
