@@ -225,3 +225,13 @@ def test_a_confirmed_case_needs_a_date_and_a_suspected_one_is_not_traced(
     result = run(cli, "case", "confirm", "--person", "wang-fang", "--as", "inv")
     assert result.exit_code == 2
     assert "give exactly one of --onset" in result.output
+
+
+def test_confirming_as_of_a_past_instant_traces_until_then_when_not_isolated(cli: CliRunner, tokens: dict) -> None:
+    # Without an isolation time the window runs until "now"; with --at, now is 03-20 10:25, so 李强 shared only
+    # the 5 minutes since 10:20 and is below the minimum, while the household is proposed.
+    result = run(cli, "case", "confirm", "--person", "wang-fang", "--sampled", "2022-03-20T09:00:00+08:00",
+                 "--asymptomatic", "--at", "2022-03-20T10:25:00+08:00", "--as", "inv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "[2022-03-16T01:00:00+00:00, 2022-03-20T02:25:00+00:00)" in result.output
+    assert set(contacts(cli, int(result.stdout.splitlines()[0]))) == {"wang-lei"}
