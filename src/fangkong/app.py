@@ -17,6 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fangkong import __version__
 from fangkong.auth.pages import router as auth_pages
 from fangkong.auth.views import router as auth_router
+from fangkong.cases.pages import router as case_pages
+from fangkong.cases.pages_chain import router as chain_pages
+from fangkong.cases.pages_contacts import router as contact_pages
 from fangkong.cases.views import router as cases_router
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
@@ -143,5 +146,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(people_pages)
     app.include_router(venue_pages)
     app.include_router(operator_pages)
+    app.include_router(case_pages)
+    app.include_router(contact_pages)
+    app.include_router(chain_pages)
 
     return app

@@ -19,6 +19,7 @@ NO_SIDEWAYS_SCROLL = "document.scrollingElement.scrollWidth <= window.innerWidth
 
 RESIDENT_CARDS = ["我的信息", "谁查看了我的信息", "场所人流"]
 READER_CARDS = ["辖区人员", "API 令牌", "场所人流"]
+CASE_CARDS = ["辖区人员", "病例", "接触者", "API 令牌", "场所人流"]  # investigators and commanders
 OFFICIAL_CARDS = ["API 令牌", "场所人流"]
 OPERATOR_CARDS = ["我的场所", "API 令牌", "场所人流"]
 
@@ -27,11 +28,11 @@ HOMES: dict[str, tuple[str, list[str]]] = {
     "resident": ("居民", RESIDENT_CARDS),
     "venue_operator": ("场所负责人", OPERATOR_CARDS),
     "grid_worker": ("网格员", READER_CARDS),
-    "investigator": ("流调人员", READER_CARDS),
+    "investigator": ("流调人员", CASE_CARDS),
     "quarantine_staff": ("隔离点工作人员", READER_CARDS),
     "sampler": ("采样员", READER_CARDS),
     "lab": ("检测机构", OFFICIAL_CARDS),
-    "commander": ("指挥部", READER_CARDS),
+    "commander": ("指挥部", CASE_CARDS),
     "admin": ("管理员", OFFICIAL_CARDS),
 }
 ALSO_ON_A_DESK = {"resident", "grid_worker", "commander"}

@@ -64,3 +64,12 @@ def test_it_translates_every_venue_kind() -> None:
 
     assert set(KIND_LABELS) == set(VenueKind)
     assert sorted(set(KIND_LABELS.values()) - translated()) == []
+
+
+def test_it_translates_every_value_the_case_pages_show() -> None:
+    from fangkong.cases.pages import LABELS
+
+    for kind, labels in LABELS.items():
+        assert set(labels) == {member.value for member in kind}, kind
+    needed = {msgid for labels in LABELS.values() for msgid in labels.values()}
+    assert sorted(needed - translated()) == []

@@ -156,6 +156,11 @@ def actions_for(actor: Actor) -> list[Action]:
         )
     if actor.has(*PEOPLE_READERS):
         actions.append(Action("/people", "People in my area", "Search the residents of your region."))
+    if actor.has(Role.investigator, Role.commander):
+        actions.append(
+            Action("/cases", "Cases", "Cases of your regions, their candidate contacts and transmission chains.")
+        )
+        actions.append(Action("/contacts", "Contacts", "Contacts in your regions and their follow-up."))
     if Role.venue_operator in actor.roles:
         actions.append(Action("/venues", "My venues", "Register venues, print their place codes, see who is in."))
     if any(r is not Role.resident for r in actor.roles):
