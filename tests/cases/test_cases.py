@@ -210,6 +210,19 @@ def test_a_contact_who_becomes_a_case_links_the_transmission_chain(
     link = edges[(f"case-{first}", f"case-{second}")]
     assert (link["tier"], link["minutes"]) == ("close", 10)
     assert "龙山超市 03-20 10:20–10:30" in link["evidence"]
+    assert link["items"] == [{"kind": "checkin", "venue_name": "龙山超市", "start": "2022-03-20T02:20:00Z",
+                              "end": "2022-03-20T02:30:00Z", "note": ""}]  # fmt: skip
+
+
+def test_reading_a_chain_is_audited(runtime: Runtime, cli: CliRunner, client: TestClient, tokens: dict) -> None:
+    case_id = confirm(cli)
+    client.get(f"/api/cases/{case_id}/chain", headers=bearer(tokens["cmd"]))
+    with runtime.database.unit_of_work() as db:
+        event = db.execute(
+            select(AuditEvent).where(AuditEvent.action == AuditAction.case_read).order_by(AuditEvent.id.desc())
+        ).scalars().first()  # fmt: skip
+        assert event is not None
+        assert (event.actor_username, event.entity_ref, event.purpose) == ("cmd", str(case_id), "transmission chain")
 
 
 def test_a_confirmed_case_needs_a_date_and_a_suspected_one_is_not_traced(

@@ -7,6 +7,7 @@ and the contacts of each (dismissed candidates left out), with the evidence on e
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from fangkong.auth.actor import Actor
 from fangkong.cases.contacts import evidence_for
 from fangkong.cases.models import Case, Contact, ContactEvidence, ContactStatus, EvidenceKind
 from fangkong.cases.scope import get_case, readable_cases
+from fangkong.core import audit
+from fangkong.core.audit_models import AuditAction
 from fangkong.core.config import city_zone
 from fangkong.people.models import Person
 
@@ -35,13 +38,23 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    kind: str  # EvidenceKind value
+    venue_name: str | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class Edge:
     source: str
     target: str
     tier: str | None
     status: str
-    evidence: str  # human-readable summary of the evidence
+    evidence: str  # a one-line summary in English, city time (CLI, logs)
     minutes: int
+    items: tuple[EvidenceItem, ...] = ()  # the same, structured, for pages to render in their language
 
 
 @dataclass(slots=True)
@@ -134,6 +147,14 @@ def chain(db: Session, *, actor: Actor, case_id: int) -> Chain:
                 status=contact.status.value,
                 evidence=_describe(evidence.get(contact.id, [])),
                 minutes=contact.overlap_seconds // 60,
+                items=tuple(
+                    EvidenceItem(e.kind.value, e.venue_name, e.start, e.end, e.note)
+                    for e in evidence.get(contact.id, [])
+                ),
             )
         )
+    root = next(c for c, _, _ in cases if c.id == case_id)
+    audit.record(db, actor=actor, action=AuditAction.case_read, entity_type="case", entity_ref=str(case_id),
+                 person_id=root.person_id, purpose="transmission chain",
+                 details=f"{len(case_ids)} cases, {len(contacts)} contacts")  # fmt: skip
     return result

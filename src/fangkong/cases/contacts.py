@@ -264,8 +264,10 @@ def follow_up(
         raise Invalid("give a follow-up status, a note, or both")
     if status is not None:
         if contact.status is not ContactStatus.confirmed:
-            raise Conflict("only a confirmed contact is followed up; contact %(id)s is a %(status)s",
-                           id=contact.id, status=contact.status.value)  # fmt: skip
+            if contact.status is ContactStatus.dismissed:
+                raise Conflict("only a confirmed contact is followed up; contact %(id)s was dismissed", id=contact.id)
+            raise Conflict("only a confirmed contact is followed up; contact %(id)s is still a candidate",
+                           id=contact.id)  # fmt: skip
         contact.follow_up = status
         if status is FollowUp.under_observation and contact.quarantined_at is None:
             contact.quarantined_at = at or clock.now()
@@ -340,5 +342,15 @@ def evidence_for(db: Session, *, contact_ids: Iterable[int]) -> dict[int, list[C
 
 
 def events_for(db: Session, *, contact_id: int) -> Sequence[ContactEvent]:
-    stmt = select(ContactEvent).where(ContactEvent.contact_id == contact_id)
-    return db.execute(stmt.order_by(ContactEvent.at, ContactEvent.id)).scalars().all()
+    return events_for_contacts(db, contact_ids=[contact_id]).get(contact_id, [])
+
+
+def events_for_contacts(db: Session, *, contact_ids: Iterable[int]) -> dict[int, list[ContactEvent]]:
+    """The history of many contacts, oldest first, in one query per thousand contacts."""
+    found: dict[int, list[ContactEvent]] = {}
+    ids = sorted(set(contact_ids))
+    for i in range(0, len(ids), 1000):
+        stmt = select(ContactEvent).where(ContactEvent.contact_id.in_(ids[i : i + 1000]))
+        for event in db.execute(stmt.order_by(ContactEvent.at, ContactEvent.id)).scalars():
+            found.setdefault(event.contact_id, []).append(event)
+    return found

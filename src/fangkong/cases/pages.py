@@ -360,7 +360,7 @@ def contact_event_text(event: ContactEvent, _: Translate) -> str:
 
 def contacts_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
     """The case's candidates (longest overlap first), confirmed and dismissed contacts, with their history."""
-    rows = service.list_contacts(db, actor=actor, case_id=case.id)
+    rows = service.list_contacts(db, actor=actor, case_id=case.id, limit=None)  # the page shows every one
     names = {r.contact.id: r.person_name for r in rows}
     confirmed = [r for r in rows if r.contact.status is ContactStatus.confirmed]
     return {
@@ -369,7 +369,7 @@ def contacts_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:
         "confirmed": confirmed,
         "dismissed": [r for r in rows if r.contact.status is ContactStatus.dismissed],
         "via_names": {r.contact.id: names.get(r.contact.via_contact_id) for r in rows if r.contact.via_contact_id},
-        "history": {r.contact.id: contacts.events_for(db, contact_id=r.contact.id) for r in confirmed},
+        "history": contacts.events_for_contacts(db, contact_ids=[r.contact.id for r in confirmed]),
         "can_change": can_change(db, actor, case.id),
         "decisions": [ContactTier.close, ContactTier.secondary, ContactTier.companion],
         "follow_ups": list(FollowUp),

@@ -3,7 +3,7 @@ and the same links as a table, which is the page without scripts and on a small 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,8 +11,9 @@ from fastapi.responses import Response
 
 from fangkong.auth.pages import PageActor, login_redirect
 from fangkong.cases import chains
-from fangkong.cases.models import Classification, ContactStatus, ContactTier
+from fangkong.cases.models import Classification, ContactStatus, ContactTier, EvidenceKind
 from fangkong.cases.pages import Translate, labeler, page_context
+from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.templating import render
@@ -21,17 +22,18 @@ router = APIRouter(include_in_schema=False)
 PANEL_EVIDENCE = 6  # pieces of evidence of a link shown in the side panel
 
 
-def evidence_parts(evidence: str, _: Translate) -> list[str]:
-    """chains' evidence summary, part by part, in the reader's language: its "household" and "interview: …"
-    parts are English words."""
+def evidence_parts(items: Sequence[chains.EvidenceItem], _: Translate) -> list[str]:
+    """A link's evidence, piece by piece, in the reader's language and the city's clock."""
+    zone = city_zone()
     parts = []
-    for part in evidence.split("; ") if evidence else []:
-        if part == "household":
+    for item in items:
+        if item.kind == EvidenceKind.household:
             parts.append(_("Same household"))
-        elif part.startswith("interview: "):
-            parts.append(_("Interview") + ": " + part.removeprefix("interview: "))
-        else:
-            parts.append(part)
+        elif item.kind == EvidenceKind.interview:
+            parts.append(_("Interview") + ": " + item.note)
+        elif item.start is not None and item.end is not None:
+            start, end = item.start.astimezone(zone), item.end.astimezone(zone)
+            parts.append(f"{item.venue_name} {start:%m-%d %H:%M}–{end:%H:%M}")
     return parts
 
 
@@ -63,7 +65,7 @@ def chain_view(chain: chains.Chain, _: Translate) -> dict[str, Any]:
     for i, e in enumerate(chain.edges):
         tier = label(ContactTier(e.tier)) if e.tier else label(ContactStatus(e.status))
         status, minutes = label(ContactStatus(e.status)), _("%(n)s min", n=e.minutes)
-        parts = evidence_parts(e.evidence, _)
+        parts = evidence_parts(e.items, _)
         # A colleague's fortnight is dozens of intervals: the panel shows the first few, the table all of them.
         more = len(parts) - PANEL_EVIDENCE
         evidence = "; ".join(parts[:PANEL_EVIDENCE]) + (f" … (+{more})" if more > 0 else "")

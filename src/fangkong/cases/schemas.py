@@ -196,6 +196,14 @@ class ChainNode(BaseModel):
     contact_id: int | None
 
 
+class ChainEvidence(BaseModel):
+    kind: EvidenceKind
+    venue_name: str | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    note: str
+
+
 class ChainEdge(BaseModel):
     source: str
     target: str
@@ -203,6 +211,7 @@ class ChainEdge(BaseModel):
     status: str
     evidence: str
     minutes: int
+    items: list[ChainEvidence]
 
 
 class ChainRead(BaseModel):

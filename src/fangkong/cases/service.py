@@ -62,17 +62,25 @@ class ReportResult:
 
 
 def _check_times(change: CaseChangeRequest, now: dt.datetime, zone: ZoneInfo) -> None:
+    # One message per field rather than a field-name parameter: a parameter is not translated, and "onset date"
+    # in the middle of a Chinese sentence helps nobody.
     today = now.astimezone(zone).date()
-    for name, value in (("onset date", change.onset_date), ("outcome date", change.outcome_date)):
-        if value is not None and value > today:
-            raise Invalid("the %(name)s %(value)s is in the future", name=name, value=value.isoformat())
-    for name, at in (("first positive sampling", change.first_positive_at), ("isolation", change.isolated_at)):
+    if change.onset_date is not None and change.onset_date > today:
+        raise Invalid("the onset date %(value)s is in the future", value=change.onset_date.isoformat())
+    if change.outcome_date is not None and change.outcome_date > today:
+        raise Invalid("the outcome date %(value)s is in the future", value=change.outcome_date.isoformat())
+    for at, naive, future in (
+        (change.first_positive_at, "give the first positive sampling time with a UTC offset, like "
+         "2022-03-20T14:05:00+08:00", "the first positive sampling time %(value)s is in the future"),
+        (change.isolated_at, "give the isolation time with a UTC offset, like 2022-03-20T14:05:00+08:00",
+         "the isolation time %(value)s is in the future"),
+    ):  # fmt: skip
         if at is None:
             continue
         if at.tzinfo is None:
-            raise Invalid("give the %(name)s time with a UTC offset, like 2022-03-20T14:05:00+08:00", name=name)
+            raise Invalid(naive)
         if at > now + dt.timedelta(minutes=5):
-            raise Invalid("the %(name)s time %(value)s is in the future", name=name, value=at.isoformat())
+            raise Invalid(future, value=at.astimezone(zone).isoformat())
     if (change.outcome is None) != (change.outcome_date is None):
         raise Invalid("an outcome needs its date, and a date its outcome")
 
@@ -162,8 +170,7 @@ def report_case(
 
 def _require_dates(case: Case) -> None:
     if case.classification.infectious and case.onset_date is None and case.first_positive_at is None:
-        raise Invalid("a %(classification)s case needs a symptom onset date or a first positive sampling time",
-                      classification=case.classification.value)  # fmt: skip
+        raise Invalid("a confirmed or asymptomatic case needs a symptom onset date or a first positive sampling time")
 
 
 def change_case(
@@ -288,11 +295,11 @@ def list_contacts(
     status: ContactStatus | None = None,
     follow_up: FollowUp | None = None,
     tier: ContactTier | None = None,
-    limit: int = 500,
+    limit: int | None = 500,
     offset: int = 0,
 ) -> list[ContactRow]:
     """Contacts with their evidence: of one case (candidates first by overlap, longest first), or across the
-    actor's regions (newest first), filtered by status, follow-up and tier."""
+    actor's regions (newest first), filtered by status, follow-up and tier. `limit=None`: all of them."""
     require_reader(actor)
     stmt = select(Contact, Person.ref, Person.name).join(Person, Person.id == Contact.person_id)
     if case_id is not None:
