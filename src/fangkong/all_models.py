@@ -6,6 +6,7 @@ from fangkong.core.audit_models import AuditEvent
 from fangkong.core.models import SystemSetting
 from fangkong.people.models import Person
 from fangkong.regions.models import Household, Region
+from fangkong.testing.models import TestResult
 from fangkong.venues.models import Checkin, RetiredVenueToken, Venue
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "RetiredVenueToken",
     "RoleGrant",
     "SystemSetting",
+    "TestResult",
     "User",
     "Venue",
 ]

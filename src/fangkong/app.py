@@ -28,6 +28,7 @@ from fangkong.core.validation_messages import describe
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
+from fangkong.testing.views import router as testing_router
 from fangkong.tracing.views import router as tracing_router
 from fangkong.venues.door import checkin_writer
 from fangkong.venues.jobs import purge_periodically
@@ -129,6 +130,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     api.include_router(venues_router)
     api.include_router(tracing_router)
     api.include_router(cases_router)
+    api.include_router(testing_router)
     app.include_router(api)
     install_web(app)
 

@@ -35,6 +35,7 @@ class AuditAction(enum.StrEnum):
     case_change = "case_change"  # reported, reclassified, re-dated, isolated, outcome
     contact_decision = "contact_decision"  # a candidate confirmed (with its tier) or dismissed
     contact_change = "contact_change"  # follow-up status and notes
+    test_result = "test_result"  # a test result entered or withdrawn
 
 
 class Channel(enum.StrEnum):

@@ -1,0 +1,48 @@
+"""`fangkong test add`: one person's test result from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fangkong.cli_common import AsUser, acting, domain_errors, fail, runtime
+from fangkong.core import clock
+
+test_app = typer.Typer(help="Test results (核酸检测结果).", no_args_is_help=True)
+
+
+@test_app.command("add")
+def add(
+    person: Annotated[str, typer.Option("--person", help="The person's ref.")],
+    sampled: Annotated[str, typer.Option("--sampled", help="Sampling time, ISO 8601 with offset.")],
+    result: Annotated[str, typer.Option("--result", help="negative or positive.")],
+    ct_n: Annotated[float | None, typer.Option("--ct-n", help="Ct value of the N gene.")] = None,
+    ct_orf: Annotated[float | None, typer.Option("--ct-orf", help="Ct value of the ORF1ab gene.")] = None,
+    lab: Annotated[str, typer.Option("--lab", help="The lab that ran the test.")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Enter a test result and print its id; the person's health code follows it."""
+    from fangkong.testing.models import TestOutcome
+    from fangkong.testing.service import add_result
+
+    try:
+        outcome = TestOutcome(result)
+    except ValueError:
+        raise fail(f"--result {result!r} is neither negative nor positive") from None
+    try:
+        sampled_at = clock.parse_instant(sampled)
+    except ValueError:
+        raise fail(
+            f"--sampled {sampled!r} is not an ISO 8601 time with offset, like 2022-03-20T14:05:00+08:00"
+        ) from None
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        row = add_result(db, actor=acting(db, as_user), person_ref=person, sampled_at=sampled_at, result=outcome,
+                         ct_n=ct_n, ct_orf=ct_orf, lab=lab)  # fmt: skip
+        result_id = row.id
+    typer.echo(result_id)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(test_app, name="test")
