@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from importlib import resources
 
 import pytest
+from sqlalchemy.orm import Session
 
 from fangkong.healthcode.policy import (
     DEFAULT_EDITION,
@@ -127,17 +128,23 @@ def test_the_rules_every_edition_shares(edition: str) -> None:
     assert policy.tier(Tier.secondary) is policy.secondary
 
 
-@pytest.mark.parametrize("edition", EDITIONS)
-def test_the_tracing_values_agree_with_the_tracing_policy_in_use(edition: str) -> None:
-    # tracing/policy.py still holds its own copy until it reads these files; the two must not drift meanwhile.
-    from fangkong.tracing.policy import EDITIONS as TRACING
+@pytest.mark.parametrize(
+    ("edition", "lookback_days", "secondary"), [("cn-8", 2, True), ("cn-9", 4, True), ("cn-20m", 4, False)]
+)
+def test_tracing_reads_its_values_from_the_edition_in_force(
+    db: Session, edition: str, lookback_days: int, secondary: bool
+) -> None:
+    from fangkong.core.models import SystemSetting
+    from fangkong.tracing.policy import policy_in_force
 
-    tracing = load_policy(edition).tracing
-    copy = TRACING[edition]
-    assert (tracing.lookback, tracing.min_overlap, tracing.secondary_contacts) == (
-        copy.lookback,
-        copy.min_overlap,
-        copy.secondary_contacts,
+    db.add(SystemSetting(key="policy_edition", value=edition))
+    db.flush()
+    tracing = policy_in_force(db)
+    assert (tracing.name, tracing.lookback, tracing.min_overlap, tracing.secondary_contacts) == (
+        edition,
+        lookback_days * DAYS,
+        timedelta(minutes=10),
+        secondary,
     )
 
 
