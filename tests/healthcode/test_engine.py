@@ -21,6 +21,7 @@ from fangkong.healthcode.engine import (
     LabTest,
     Outcome,
     ReasonCode,
+    Review,
     RiskAreaStay,
     RiskLevel,
     Tier,
@@ -516,3 +517,16 @@ def test_evaluate_never_raises_and_an_appeal_never_changes_the_color(facts: Fact
         appeal_open=not facts.appeal_open,
     )
     assert evaluate_at(appealed, edition, now).color == status.color
+
+
+def test_a_review_adds_its_color_until_its_end_but_never_paints_over_the_rules() -> None:
+    policy = load_policy("cn-9")
+    start = datetime(2022, 3, 20, 4, 0, tzinfo=UTC)
+    yellow = Review(Color.yellow, start, start + timedelta(days=3), "contact 7", "refused to test")
+    status = evaluate(Facts(reviews=(yellow,)), policy, start + timedelta(hours=1))
+    assert (status.color, status.valid_until) == (Color.yellow, start + timedelta(days=3))
+    assert evaluate(Facts(reviews=(yellow,)), policy, start + timedelta(days=3)).color is Color.green
+    # A green review beside a confirmed case changes nothing: the worst color wins.
+    green = Review(Color.green, start, start + timedelta(days=3), "case 1", "looks fine")
+    case = CaseFacts(Classification.confirmed, first_positive_at=start)
+    assert evaluate(Facts(case=case, reviews=(green,)), policy, start + timedelta(hours=1)).color is Color.red

@@ -20,6 +20,7 @@ from fangkong.healthcode.engine import (
     Outcome,
     Reason,
     ReasonCode,
+    Review,
     RiskAreaStay,
     RiskLevel,
     Tier,
@@ -211,6 +212,7 @@ def test_every_reason_code_reads_in_both_languages() -> None:
         tests=(LabTest(EXPOSURE + timedelta(days=2), LabResult.positive),),
         risk_stays=(RiskAreaStay(RiskLevel.high, EXPOSURE, EXPOSURE + timedelta(days=1)),),
         fevers=(Fever(EXPOSURE, 38.2),),
+        reviews=(Review(Color.yellow, EXPOSURE, EXPOSURE + timedelta(days=30), "contact 7", "refused to test"),),
         appeal_open=True,
     )
     suspected = Facts(case=CaseFacts(Classification.suspected))
@@ -232,3 +234,10 @@ def test_an_unknown_code_or_language_is_an_error() -> None:
         render(Reason("made_up"), "zh", CITY)
     with pytest.raises(ValueError, match="no reason texts in 'fr'"):
         render(Reason(ReasonCode.all_clear), "fr", CITY)  # type: ignore[arg-type]
+
+
+def test_a_review_decision_names_its_record_and_reason() -> None:
+    review = Review(Color.yellow, EXPOSURE, EXPOSURE + timedelta(days=3), "contact 7", "拒绝核酸检测")
+    [reason] = reasons(Facts(reviews=(review,)), EXPOSURE + timedelta(hours=1))
+    assert render(reason, "zh", CITY).startswith("流调复核决定（接触者记录7）：拒绝核酸检测；至")
+    assert render(reason, "en", CITY).startswith("Review decision (contact 7): 拒绝核酸检测; until")

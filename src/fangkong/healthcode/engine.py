@@ -100,6 +100,7 @@ class ReasonCode(StrEnum):
     companion_tests_needed = "companion_tests_needed"
     risk_area_stay = "risk_area_stay"
     fever = "fever"
+    review_decision = "review_decision"
     appeal_open = "appeal_open"
     all_clear = "all_clear"
 
@@ -166,12 +167,26 @@ class Fever:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """A color set by an investigator's review, resting on a case or contact record, with a written reason. The
+    worst color wins here as everywhere: a review can add a color the rules do not see, never paint over one
+    they do (wrong facts are corrected instead, which recomputes the code)."""
+
+    color: Color
+    start: datetime
+    until: datetime
+    record: str  # "case 12", "contact 7"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     case: CaseFacts | None = None
     contacts: tuple[ContactFacts, ...] = ()
     tests: tuple[LabTest, ...] = ()
     risk_stays: tuple[RiskAreaStay, ...] = ()
     fevers: tuple[Fever, ...] = ()
+    reviews: tuple[Review, ...] = ()
     appeal_open: bool = False
 
 
@@ -227,6 +242,7 @@ def evaluate(facts: Facts, policy: Policy, now: datetime) -> CodeStatus:
     findings += _contacts(facts.contacts, tests, policy, now)
     findings += _risk_stays(facts.risk_stays, policy, now)
     findings += _fever(facts.fevers, tests, policy, now)
+    findings += _reviews(facts.reviews, now)
 
     color = _color_at(findings, now)
     active = [finding for finding in findings if finding.covers(now)]
@@ -455,3 +471,14 @@ def _fever(fevers: Sequence[Fever], tests: Sequence[LabTest], policy: Policy, no
     if latest.place:
         params["place"] = latest.place
     return [_Finding(rule.color, Reason(ReasonCode.fever, params, rule.color), latest.at, None)]
+
+
+def _reviews(reviews: Sequence[Review], now: datetime) -> list[_Finding]:
+    findings = []
+    for review in reviews:
+        if review.start > now or review.until <= review.start:
+            continue
+        params: dict[str, str | int] = {"record": review.record, "reason": review.reason, "until": _iso(review.until)}
+        reason = Reason(ReasonCode.review_decision, params, review.color)
+        findings.append(_Finding(review.color, reason, review.start, review.until))
+    return findings

@@ -183,6 +183,15 @@ def _fever(w: _Writer, params: Params) -> str:
     )
 
 
+def _review(w: _Writer, params: Params) -> str:
+    record, reason, until = params["record"], params["reason"], w.when(params["until"])
+    kind, number = str(record).split(" ", 1) if " " in str(record) else (str(record), "")
+    label_zh = {"case": "病例", "contact": "接触者记录"}.get(kind, kind) + number
+    return w.pick(
+        f"流调复核决定（{label_zh}）：{reason}；至{until}", f"Review decision ({record}): {reason}; until {until}"
+    )
+
+
 def _fixed(zh: str, en: str) -> Callable[[_Writer, Params], str]:
     return lambda w, _params: w.pick(zh, en)
 
@@ -196,6 +205,7 @@ _WRITERS: dict[str, Callable[[_Writer, Params], str]] = {
     **{ReasonCode(f"{prefix}_{kind}"): _contact(prefix, kind) for prefix in _TIER_LABELS for kind in _CONTACT_KINDS},
     ReasonCode.risk_area_stay: _risk_area,
     ReasonCode.fever: _fever,
+    ReasonCode.review_decision: _review,
     ReasonCode.appeal_open: _fixed(
         "申诉复核中；复核结果出来前码色不变", "Appeal under review; the color stands until it is decided"
     ),
