@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fangkong import cli_access, cli_cases, cli_testing, cli_tracing, cli_venues
+from fangkong import cli_access, cli_cases, cli_healthcode, cli_testing, cli_tracing, cli_venues
 from fangkong.cli_common import (
     AsUser,
     acting,
@@ -263,6 +263,7 @@ cli_venues.register(app)
 cli_tracing.register(app)
 cli_cases.register(app)
 cli_testing.register(app)
+cli_healthcode.register(app)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from fangkong.cases.scope import get_case, get_contact
 from fangkong.core import audit, clock
 from fangkong.core.audit_models import AuditAction
 from fangkong.core.errors import Conflict, Invalid, NotFound
+from fangkong.healthcode.service import Cause, recompute
 from fangkong.people.models import Person
 from fangkong.tracing.policy import TracingPolicy, policy_in_force
 from fangkong.tracing.service import traced_contacts
@@ -248,7 +249,7 @@ def decide(db: Session, *, actor: Actor, contact_id: int, decision: Decision, re
            f"{decision.value} (proposed {contact.proposed_tier.value})")  # fmt: skip
     if decision is Decision.close and not was_close:
         trace_secondary(db, actor=actor, contact=contact)
-    db.flush()
+    recompute(db, person_id=contact.person_id, cause=Cause.of(actor, f"contact {contact.id} {decision.value}"))
     return contact
 
 

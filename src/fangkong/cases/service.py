@@ -35,6 +35,7 @@ from fangkong.core import audit, clock
 from fangkong.core.audit_models import AuditAction
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Invalid
+from fangkong.healthcode.service import Cause, recompute
 from fangkong.people.models import Person
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region, subtree_ids
@@ -165,6 +166,7 @@ def report_case(
     summary = None
     if case.classification.infectious and (created or changed & _RETRACE):
         summary = trace_case(db, actor=actor, case=case, zone=zone)
+    recompute(db, person_id=case.person_id, cause=Cause.of(actor, f"case {case.id} reported"))
     return ReportResult(case, created, summary)
 
 
@@ -190,6 +192,7 @@ def change_case(
     summary = None
     if case.classification.infectious and changed & _RETRACE:
         summary = trace_case(db, actor=actor, case=case, zone=city_zone())
+    recompute(db, person_id=case.person_id, cause=Cause.of(actor, f"case {case.id} changed"))
     return case, summary
 
 

@@ -36,6 +36,9 @@ class AuditAction(enum.StrEnum):
     contact_decision = "contact_decision"  # a candidate confirmed (with its tier) or dismissed
     contact_change = "contact_change"  # follow-up status and notes
     test_result = "test_result"  # a test result entered or withdrawn
+    policy_change = "policy_change"  # another policy edition put in force
+    code_review = "code_review"  # an investigator's review decision on a health code
+    code_read = "code_read"  # an official looked at a person's health code and its reasons
 
 
 class Channel(enum.StrEnum):

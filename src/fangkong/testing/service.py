@@ -62,6 +62,7 @@ def add_result(
     audit.record(db, actor=actor, action=AuditAction.test_result, entity_type="test_result", entity_ref=str(row.id),
                  person_id=person.id, purpose=lab.strip() or "test result",
                  details=f"{result.value} sampled {row.sampled_at.isoformat()}")  # fmt: skip
+    _recompute(db, actor, row.person_id, f"test result {row.id}")
     return row
 
 
@@ -87,7 +88,15 @@ def withdraw_result(db: Session, *, actor: Actor, result_id: int, reason: str) -
     audit.record(db, actor=actor, action=AuditAction.test_result, entity_type="test_result",
                  entity_ref=str(original.id), person_id=original.person_id, purpose=reason,
                  details="withdrawn")  # fmt: skip
+    _recompute(db, actor, row.person_id, f"test result {original.id} withdrawn")
     return row
+
+
+def _recompute(db: Session, actor: Actor, person_id: int, what: str) -> None:
+    # Imported here: the health-code service reads results through this module.
+    from fangkong.healthcode.service import Cause, recompute
+
+    recompute(db, person_id=person_id, cause=Cause.of(actor, what))
 
 
 def results_for(db: Session, *, person_id: int) -> Sequence[TestResult]:

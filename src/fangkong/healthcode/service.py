@@ -1,0 +1,319 @@
+"""Health codes from the facts: gather a person's facts, run the pure engine, cache the status, record changes.
+
+Every service that changes a fact (a case, a contact decision, a test result, a fever, a review, an appeal)
+calls `recompute` in the same transaction, so a color and the fact it rests on are committed together. Time
+alone also moves codes on (a quarantine phase ends): a cached status past its `valid_until` is recomputed when
+it is next read, recorded as a change by the rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from fangkong.auth.actor import Actor
+from fangkong.auth.models import Role
+from fangkong.auth.scope import get_readable_person
+from fangkong.cases.models import Case, Contact, ContactEvidence, ContactStatus, EvidenceKind
+from fangkong.cases.scope import get_case, get_contact
+from fangkong.core import audit, clock
+from fangkong.core.audit_models import AuditAction
+from fangkong.core.config import city_zone
+from fangkong.core.errors import Forbidden, Invalid
+from fangkong.core.models import SystemSetting
+from fangkong.healthcode import engine
+from fangkong.healthcode.models import (
+    Appeal,
+    AppealStatus,
+    CodeChange,
+    CodeReview,
+    DeclaredStay,
+    FeverRecord,
+    HealthCode,
+)
+from fangkong.healthcode.policy import DEFAULT_EDITION, EDITIONS, Color, Policy, load_policy
+from fangkong.testing.models import TestResult
+from fangkong.testing.service import results_for
+from fangkong.tracing.policy import POLICY_SETTING_KEY, edition_in_force
+
+RULE = "rule"  # the actor of a change that time alone made
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Who or what changed a fact, for the change record."""
+
+    actor: str
+    actor_user_id: int | None
+    what: str
+
+    @classmethod
+    def of(cls, actor: Actor, what: str) -> Cause:
+        return cls(actor.username, actor.user_id, what)
+
+
+def _released_at(case: Case) -> dt.datetime | None:
+    # Discharge releases a case from the start of its day in the city; a death never does (the engine knows).
+    if case.outcome is not None and case.outcome.value == "discharged" and case.outcome_date is not None:
+        return dt.datetime.combine(case.outcome_date, dt.time(), tzinfo=city_zone()).astimezone(dt.UTC)
+    return None
+
+
+def _case_facts(db: Session, person_id: int) -> engine.CaseFacts | None:
+    case = db.execute(select(Case).where(Case.person_id == person_id)).scalar_one_or_none()
+    if case is None:
+        return None
+    return engine.CaseFacts(
+        classification=engine.Classification(case.classification.value),
+        onset_date=case.onset_date,
+        first_positive_at=case.first_positive_at,
+        isolated_at=case.isolated_at,
+        outcome=engine.Outcome(case.outcome.value) if case.outcome else None,
+        outcome_date=case.outcome_date,
+        released_at=_released_at(case),
+    )
+
+
+def _contact_facts(db: Session, person_id: int) -> tuple[engine.ContactFacts, ...]:
+    contacts = db.execute(
+        select(Contact).where(Contact.person_id == person_id, Contact.status == ContactStatus.confirmed)
+    ).scalars().all()  # fmt: skip
+    facts = []
+    for contact in contacts:
+        if contact.tier is None:
+            continue
+        # An interview contact may have no times: the decision is then the last moment known to be exposed.
+        last = contact.last_exposure_at or contact.decided_at or contact.created_at
+        venue = db.execute(
+            select(ContactEvidence)
+            .where(ContactEvidence.contact_id == contact.id, ContactEvidence.kind == EvidenceKind.checkin)
+            .order_by(ContactEvidence.end.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        evidence = None
+        if venue is not None and venue.start and venue.end and venue.venue_name:
+            evidence = engine.Evidence(venue=venue.venue_name, start=venue.start, end=venue.end)
+        facts.append(engine.ContactFacts(engine.Tier(contact.tier.value), last, evidence))
+    return tuple(facts)
+
+
+def facts_for(db: Session, *, person_id: int, now: dt.datetime) -> engine.Facts:
+    tests = tuple(
+        engine.LabTest(r.sampled_at, engine.LabResult(r.result.value), r.ct_n, r.ct_orf)
+        for r in results_for(db, person_id=person_id)
+    )
+    stays = tuple(
+        # A stay with no end yet is a stay until now: re-read at each evaluation.
+        engine.RiskAreaStay(s.level, s.start, s.end or max(now, s.start), s.area)
+        for s in db.execute(select(DeclaredStay).where(DeclaredStay.person_id == person_id)).scalars()
+    )
+    fevers = tuple(
+        engine.Fever(f.at, f.temperature)
+        for f in db.execute(select(FeverRecord).where(FeverRecord.person_id == person_id)).scalars()
+    )
+    reviews = tuple(
+        engine.Review(
+            r.color, r.start, r.until, f"case {r.case_id}" if r.case_id else f"contact {r.contact_id}", r.reason
+        )
+        for r in db.execute(select(CodeReview).where(CodeReview.person_id == person_id)).scalars()
+    )
+    appeal_open = (
+        db.execute(
+            select(Appeal.id).where(Appeal.person_id == person_id, Appeal.status == AppealStatus.open).limit(1)
+        ).first()
+        is not None
+    )
+    return engine.Facts(case=_case_facts(db, person_id), contacts=_contact_facts(db, person_id), tests=tests,
+                        risk_stays=stays, fevers=fevers, reviews=reviews, appeal_open=appeal_open)  # fmt: skip
+
+
+def reasons_json(status: engine.CodeStatus) -> str:
+    return json.dumps(
+        [{"code": r.code, "params": r.params, "color": r.color.value if r.color else None} for r in status.reasons],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def parse_reasons(text: str) -> list[engine.Reason]:
+    return [
+        engine.Reason(item["code"], item["params"], Color(item["color"]) if item.get("color") else None)
+        for item in json.loads(text)
+    ]
+
+
+def evaluate_person(db: Session, *, person_id: int, now: dt.datetime, policy: Policy) -> engine.CodeStatus:
+    return engine.evaluate(facts_for(db, person_id=person_id, now=now), policy, now)
+
+
+def recompute(db: Session, *, person_id: int, cause: Cause, policy: Policy | None = None) -> HealthCode:
+    """Evaluate the person's code now and cache it; a change of color or of the rules behind it is recorded."""
+    now = clock.now()
+    policy = policy or edition_in_force(db)
+    status = evaluate_person(db, person_id=person_id, now=now, policy=policy)
+    reasons = reasons_json(status)
+    code = db.get(HealthCode, person_id)
+    if code is None:
+        # Everyone starts green with no reasons: a first status that is green is no change.
+        code = HealthCode(person_id=person_id, handle=secrets.token_bytes(16))
+        db.add(code)
+        changed = status.color is not Color.green
+        previous_color = None
+    else:
+        codes_before = [r.code for r in parse_reasons(code.reasons)]
+        codes_now = [r.code for r in status.reasons]
+        changed = code.color != status.color or codes_before != codes_now or code.policy != policy.name
+        previous_color = code.color
+    if changed:
+        db.add(CodeChange(person_id=person_id, at=now, from_color=previous_color, to_color=status.color,
+                          reasons=reasons, policy=policy.name, actor_user_id=cause.actor_user_id,
+                          actor=cause.actor, cause=cause.what[:255]))  # fmt: skip
+    code.color, code.reasons, code.valid_until = status.color, reasons, status.valid_until
+    code.policy, code.computed_at = policy.name, now
+    db.flush()
+    return code
+
+
+def recompute_many(db: Session, *, person_ids: Iterable[int], cause: Cause) -> None:
+    policy = edition_in_force(db)
+    for person_id in sorted(set(person_ids)):
+        recompute(db, person_id=person_id, cause=cause, policy=policy)
+
+
+def current(db: Session, *, person_id: int) -> HealthCode:
+    """The person's code as of now: the cache while it holds, recomputed (by the rule) once time has moved it."""
+    code = db.get(HealthCode, person_id)
+    now = clock.now()
+    if code is None or (code.valid_until is not None and code.valid_until <= now):
+        return recompute(db, person_id=person_id, cause=Cause(RULE, None, "a phase ended" if code else "first use"))
+    return code
+
+
+def history(db: Session, *, person_id: int) -> Sequence[CodeChange]:
+    stmt = select(CodeChange).where(CodeChange.person_id == person_id)
+    return db.execute(stmt.order_by(CodeChange.at, CodeChange.id)).scalars().all()
+
+
+def people_with_facts(db: Session) -> list[int]:
+    """Everyone whose code is not plain green by default: cached codes and anyone with a fact on record."""
+    stmt = union(
+        select(HealthCode.person_id),
+        select(Case.person_id),
+        select(Contact.person_id).where(Contact.status == ContactStatus.confirmed),
+        select(TestResult.person_id),
+        select(DeclaredStay.person_id),
+        select(FeverRecord.person_id),
+        select(CodeReview.person_id),
+    )
+    return sorted(db.execute(stmt).scalars())
+
+
+def use_policy(db: Session, *, actor: Actor, name: str) -> tuple[int, int]:
+    """Put an edition in force and recompute every code under it; each change is recorded with the policy as its
+    cause. Returns (codes recomputed, codes whose color changed)."""
+    if not actor.has(Role.commander, Role.admin):
+        raise Forbidden("only the command centre changes the policy edition in force")
+    if name not in EDITIONS:
+        raise Invalid("no policy edition %(name)s; choose one of %(names)s", name=name, names=", ".join(EDITIONS))
+    setting = db.get(SystemSetting, POLICY_SETTING_KEY)
+    previous = setting.value if setting is not None else DEFAULT_EDITION
+    if setting is None:
+        db.add(SystemSetting(key=POLICY_SETTING_KEY, value=name))
+    else:
+        setting.value = name
+    db.flush()
+    audit.record(db, actor=actor, action=AuditAction.policy_change, entity_type="policy", entity_ref=name,
+                 purpose=f"{previous} → {name}")  # fmt: skip
+    policy = load_policy(name)
+    cause = Cause.of(actor, f"policy {previous} → {name}")
+    people = people_with_facts(db)
+    colors = dict(db.execute(select(HealthCode.person_id, HealthCode.color)).all())
+    changed = 0
+    for person_id in people:
+        code = recompute(db, person_id=person_id, cause=cause, policy=policy)
+        changed += code.color != colors.get(person_id, Color.green)
+    return len(people), changed
+
+
+def review(
+    db: Session,
+    *,
+    actor: Actor,
+    person_ref: str,
+    color: Color,
+    reason: str,
+    until: dt.datetime,
+    case_id: int | None = None,
+    contact_id: int | None = None,
+) -> CodeReview:
+    """The only hand change of a color: an investigator's review decision, resting on the person's own case or
+    contact record, with a written reason, until a given time. Audited; recomputes the code. Since the worst color
+    wins, it can add a color the rules do not see, never lift one they do."""
+    if not actor.has(Role.investigator):
+        raise Forbidden("only investigators make review decisions on health codes")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("a review decision needs a written reason")
+    if (case_id is None) == (contact_id is None):
+        raise Invalid("a review decision rests on one record: give the case or the contact record it is about")
+    person = get_readable_person(db, actor=actor, ref=person_ref)
+    if case_id is not None:
+        record = get_case(db, actor=actor, case_id=case_id)
+        if record.person_id != person.id:
+            raise Invalid("case %(id)s is not %(ref)s's case", id=case_id, ref=person_ref)
+    else:
+        contact = get_contact(db, actor=actor, contact_id=contact_id or 0)
+        if contact.person_id != person.id or contact.status is not ContactStatus.confirmed:
+            raise Invalid("contact record %(id)s is not a confirmed contact of %(ref)s", id=contact_id, ref=person_ref)
+    now = clock.now()
+    if until.tzinfo is None or until <= now:
+        raise Invalid("a review decision lasts until a time in the future, given with its UTC offset")
+    row = CodeReview(person_id=person.id, color=color, case_id=case_id, contact_id=contact_id, reason=reason,
+                     start=now, until=until, reviewed_by=actor.username, reviewed_by_user_id=actor.user_id)  # fmt: skip
+    db.add(row)
+    db.flush()
+    audit.record(db, actor=actor, action=AuditAction.code_review, entity_type="person", entity_ref=person.ref,
+                 person_id=person.id, purpose=reason, details=f"{color.value} until {until.isoformat()}")  # fmt: skip
+    recompute(db, person_id=person.id, cause=Cause.of(actor, f"review {row.id}"))
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class CodeView:
+    person_id: int
+    person_ref: str
+    color: Color
+    reasons: list[engine.Reason]
+    valid_until: dt.datetime | None
+    policy: str
+
+
+def show(db: Session, *, actor: Actor, person_ref: str, at: dt.datetime | None = None) -> CodeView:
+    """A person's code with its reasons: one's own, or, for officials, people of their regions (audited). With
+    `at`, evaluated as of that instant under the edition in force, without touching the cache."""
+    person = get_readable_person(db, actor=actor, ref=person_ref)
+    if at is not None:
+        policy = edition_in_force(db)
+        status = evaluate_person(db, person_id=person.id, now=at, policy=policy)
+        view = CodeView(person.id, person.ref, status.color, list(status.reasons), status.valid_until, policy.name)
+    else:
+        code = current(db, person_id=person.id)
+        view = CodeView(person.id, person.ref, code.color, parse_reasons(code.reasons), code.valid_until, code.policy)
+    if actor.person_id != person.id:
+        audit.record(db, actor=actor, action=AuditAction.code_read, entity_type="person", entity_ref=person.ref,
+                     person_id=person.id, purpose="health code", details=view.color.value)  # fmt: skip
+    return view
+
+
+def person_history(db: Session, *, actor: Actor, person_ref: str) -> Sequence[CodeChange]:
+    person = get_readable_person(db, actor=actor, ref=person_ref)
+    if actor.person_id != person.id:
+        audit.record(db, actor=actor, action=AuditAction.code_read, entity_type="person", entity_ref=person.ref,
+                     person_id=person.id, purpose="health code history")  # fmt: skip
+    return history(db, person_id=person.id)
