@@ -25,6 +25,7 @@ from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
+from fangkong.healthcode.views import router as healthcode_router
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
 from fangkong.regions.views import router as regions_router
@@ -131,6 +132,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     api.include_router(tracing_router)
     api.include_router(cases_router)
     api.include_router(testing_router)
+    api.include_router(healthcode_router)
     app.include_router(api)
     install_web(app)
 

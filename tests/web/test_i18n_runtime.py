@@ -14,7 +14,16 @@ from fangkong.core.audit_models import Channel
 
 PO_FILE = Path(fangkong.__file__).parent / "web/locales/zh_CN/LC_MESSAGES/messages.po"
 SOURCE = Path(fangkong.__file__).parent
-ERRORS = {"NotFound", "Invalid", "Conflict", "Forbidden", "LoginFailed", "TooManyAttempts", "Unauthenticated"}
+ERRORS = {
+    "NotFound",
+    "Invalid",
+    "Conflict",
+    "Forbidden",
+    "LoginFailed",
+    "TooManyAttempts",
+    "Unauthenticated",
+    "CodeRefused",
+}
 # Only printed by commands on the operator's terminal, which speak English.
 CLI_ONLY = {SOURCE / "demo.py", SOURCE / "core/runtime.py", SOURCE / "core/importing.py"}
 
@@ -72,4 +81,11 @@ def test_it_translates_every_value_the_case_pages_show() -> None:
     for kind, labels in LABELS.items():
         assert set(labels) == {member.value for member in kind}, kind
     needed = {msgid for labels in LABELS.values() for msgid in labels.values()}
+    assert sorted(needed - translated()) == []
+
+
+def test_it_translates_every_answer_at_the_door() -> None:
+    from fangkong.healthcode import door
+
+    needed = set(door.REFUSALS.values()) | {door.ALLOWED, door.NEEDS_NEGATIVE_TEST} | set(door.REFUSED_COLOR.values())
     assert sorted(needed - translated()) == []

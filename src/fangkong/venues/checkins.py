@@ -48,7 +48,7 @@ class Limits:
         return None
 
 
-def _may_check_in_at(actor: Actor, venue: Venue) -> bool:
+def may_check_in_at(actor: Actor, venue: Venue) -> bool:
     return actor.is_system or (
         Role.venue_operator in actor.roles
         and venue.operator_user_id is not None
@@ -104,7 +104,7 @@ def _row_problem(
     venue = venues.get(row.venue_ref)
     if venue is None:
         return f"unknown venue {row.venue_ref}"
-    if not _may_check_in_at(actor, venue):
+    if not may_check_in_at(actor, venue):
         return f"venue {row.venue_ref} is not yours"
     if row.person_ref not in people:
         return f"unknown person {row.person_ref}"

@@ -1,0 +1,161 @@
+"""Health-code API: the public key, one's own live code, officials' view of a person's code and its history,
+verification at the door, review decisions."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import AwareDatetime, BaseModel, Field
+
+from fangkong.auth.deps import CurrentActor
+from fangkong.core.config import city_zone
+from fangkong.core.deps import DbSession, Keys
+from fangkong.core.errors import Forbidden
+from fangkong.healthcode import door, service
+from fangkong.healthcode.engine import Reason
+from fangkong.healthcode.policy import Color
+from fangkong.healthcode.reasons import render
+from fangkong.web.i18n import request_language, translator
+
+router = APIRouter(prefix="/healthcode", tags=["health codes"])
+
+
+class PublicKey(BaseModel):
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    key_id: str = Field(description="hex; the token's bytes 1–4")
+    public_key: str = Field(description="raw 32-byte key, base64url without padding")
+    token_layout: str = "version(1) key_id(4) handle(16) issued_at(4, unix s) lifetime(2, s) color(1) signature(64)"  # noqa: S105
+    signed_message: str = "b'fangkong-healthcode' + the token's first 28 bytes"
+
+
+class ReasonOut(BaseModel):
+    code: str
+    text: str
+
+
+class CodeOut(BaseModel):
+    person_ref: str
+    color: Color
+    reasons: list[ReasonOut]
+    valid_until: dt.datetime | None
+    policy: str
+
+
+class LiveCode(CodeOut):
+    token: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class ChangeOut(BaseModel):
+    at: dt.datetime
+    from_color: Color | None
+    to_color: Color
+    reasons: list[ReasonOut]
+    policy: str
+    actor: str
+    cause: str
+
+
+class VerifyIn(BaseModel):
+    token: str = Field(max_length=400, description="the scanned QR text")
+    venue_ref: str
+    temperature: float | None = Field(None, description="°C; 37.3 or more is recorded as fever")
+    person_ref: str | None = Field(None, description="the holder, when an ID card was read too")
+
+
+class VerifyOut(BaseModel):
+    person_ref: str
+    masked_name: str
+    color: Color
+    entry: door.Entry
+    why: str
+    negative_test_hours: int | None
+    checkin_id: int | None
+    fever: bool
+
+
+class ReviewIn(BaseModel):
+    person_ref: str
+    color: Color
+    reason: str = Field(max_length=2000)
+    until: AwareDatetime
+    case_id: int | None = None
+    contact_id: int | None = None
+
+
+def _reasons(request: Request, reasons: list[Reason]) -> list[ReasonOut]:
+    lang: Literal["zh", "en"] = "zh" if request_language(request).startswith("zh") else "en"
+    return [ReasonOut(code=r.code, text=render(r, lang, city_zone())) for r in reasons]
+
+
+@router.get("/public-key", response_model=PublicKey)
+def public_key(keys: Keys) -> PublicKey:
+    """What an offline scanner needs to verify codes: no secret, safe to publish."""
+    kid, raw = door.public_key(keys)
+    return PublicKey(key_id=kid.hex(), public_key=base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+@router.get("/me", response_model=LiveCode)
+def my_code(request: Request, db: DbSession, actor: CurrentActor, keys: Keys) -> LiveCode:
+    """One's own code with a fresh signed token (valid 3 minutes): the resident's code page polls this."""
+    if actor.person_id is None:
+        raise Forbidden("only a resident's own account has a health code")
+    issued = door.issue_for(db, keys=keys, person_id=actor.person_id)
+    code = issued.code
+    return LiveCode(person_ref=actor.username, color=code.color, reasons=_reasons(request, service.parse_reasons(
+        code.reasons)), valid_until=code.valid_until, policy=code.policy, token=issued.token,
+        issued_at=issued.issued_at, expires_at=issued.expires_at)  # fmt: skip
+
+
+@router.get("/people/{ref}", response_model=CodeOut)
+def person_code(
+    request: Request, db: DbSession, actor: CurrentActor, ref: str, at: AwareDatetime | None = None
+) -> CodeOut:
+    """A person's code and reasons, for officials of their region (audited) or themself; `at` evaluates as of then."""
+    view = service.show(db, actor=actor, person_ref=ref, at=at)
+    return CodeOut(person_ref=view.person_ref, color=view.color, reasons=_reasons(request, view.reasons),
+                   valid_until=view.valid_until, policy=view.policy)  # fmt: skip
+
+
+@router.get("/people/{ref}/history", response_model=list[ChangeOut])
+def person_history(request: Request, db: DbSession, actor: CurrentActor, ref: str) -> list[ChangeOut]:
+    changes = service.person_history(db, actor=actor, person_ref=ref)
+    return [
+        ChangeOut(
+            at=c.at,
+            from_color=c.from_color,
+            to_color=c.to_color,
+            reasons=_reasons(request, service.parse_reasons(c.reasons)),
+            policy=c.policy,
+            actor=c.actor,
+            cause=c.cause,
+        )
+        for c in changes
+    ]
+
+
+@router.post("/verify", response_model=VerifyOut)
+def verify(request: Request, db: DbSession, actor: CurrentActor, keys: Keys, body: VerifyIn) -> VerifyOut:
+    """Verify a scanned code at one of the operator's venues: signature, expiry, current color, latest negative
+    test, the venue's entry rule; records the check-in when allowed and a fever when measured."""
+    result = door.verify_at_door(db, actor=actor, keys=keys, code_token=body.token, venue_ref=body.venue_ref,
+                                 temperature=body.temperature, person_ref=body.person_ref)  # fmt: skip
+    hours = int(result.negative_test_age.total_seconds() // 3600) if result.negative_test_age is not None else None
+    why = translator(request_language(request))(result.why)
+    return VerifyOut(person_ref=result.person_ref, masked_name=result.masked_name, color=result.color,
+                     entry=result.entry, why=why, negative_test_hours=hours, checkin_id=result.checkin_id,
+                     fever=result.fever)  # fmt: skip
+
+
+@router.post("/reviews", status_code=201, response_model=CodeOut)
+def review(request: Request, db: DbSession, actor: CurrentActor, body: ReviewIn) -> CodeOut:
+    """A review decision on a person's code, resting on their case or confirmed contact record, with a reason."""
+    service.review(db, actor=actor, person_ref=body.person_ref, color=body.color, reason=body.reason,
+                   until=body.until, case_id=body.case_id, contact_id=body.contact_id)  # fmt: skip
+    view = service.show(db, actor=actor, person_ref=body.person_ref)
+    return CodeOut(person_ref=view.person_ref, color=view.color, reasons=_reasons(request, view.reasons),
+                   valid_until=view.valid_until, policy=view.policy)  # fmt: skip
