@@ -38,6 +38,7 @@ class AuditAction(enum.StrEnum):
     test_result = "test_result"  # a test result entered or withdrawn
     policy_change = "policy_change"  # another policy edition put in force
     code_review = "code_review"  # an investigator's review decision on a health code
+    appeal = "appeal"  # an appeal filed or decided
     code_read = "code_read"  # an official looked at a person's health code and its reasons
 
 

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from fangkong.auth.deps import CurrentActor
+from fangkong.auth.models import Role
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden
-from fangkong.healthcode import door, service
+from fangkong.healthcode import appeals, door, service
 from fangkong.healthcode.engine import Reason
+from fangkong.healthcode.models import Appeal, AppealStatus
 from fangkong.healthcode.policy import Color
 from fangkong.healthcode.reasons import render
 from fangkong.web.i18n import request_language, translator
@@ -159,3 +161,54 @@ def review(request: Request, db: DbSession, actor: CurrentActor, body: ReviewIn)
     view = service.show(db, actor=actor, person_ref=body.person_ref)
     return CodeOut(person_ref=view.person_ref, color=view.color, reasons=_reasons(request, view.reasons),
                    valid_until=view.valid_until, policy=view.policy)  # fmt: skip
+
+
+class AppealIn(BaseModel):
+    statement: str = Field(max_length=4000)
+
+
+class AppealOut(BaseModel):
+    id: int
+    color_when_filed: Color
+    statement: str
+    status: AppealStatus
+    filed_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    decision: str
+
+    @classmethod
+    def of(cls, a: Appeal) -> AppealOut:
+        return cls(id=a.id, color_when_filed=a.color_when_filed, statement=a.statement, status=a.status,
+                   filed_at=a.filed_at, decided_at=a.decided_at, decided_by=a.decided_by,
+                   decision=a.decision)  # fmt: skip
+
+
+class AppealDecisionIn(BaseModel):
+    outcome: appeals.Outcome
+    reason: str = Field(max_length=4000)
+    withdraw_result_id: int | None = Field(None, description="corrected: the wrong test result to withdraw")
+    dismiss_contact_id: int | None = Field(None, description="corrected: the wrong contact record to dismiss")
+
+
+@router.post("/appeals", status_code=201, response_model=AppealOut)
+def file_appeal(db: DbSession, actor: CurrentActor, body: AppealIn) -> AppealOut:
+    """A resident asks for their code to be reviewed (流调复核)."""
+    return AppealOut.of(appeals.file_appeal(db, actor=actor, statement=body.statement))
+
+
+@router.get("/appeals", response_model=list[AppealOut])
+def list_appeals(db: DbSession, actor: CurrentActor, status: AppealStatus | None = None) -> list[AppealOut]:
+    """A resident's own appeals; for investigators, the appeals of their regions (open ones unless asked)."""
+    if actor.has(Role.investigator):
+        rows = appeals.appeals_to_review(db, actor=actor, status=status or AppealStatus.open)
+    else:
+        rows = appeals.my_appeals(db, actor=actor)
+    return [AppealOut.of(a) for a in rows]
+
+
+@router.post("/appeals/{appeal_id}/decision", response_model=AppealOut)
+def decide_appeal(db: DbSession, actor: CurrentActor, appeal_id: int, body: AppealDecisionIn) -> AppealOut:
+    correction = appeals.Correction(body.withdraw_result_id, body.dismiss_contact_id)
+    return AppealOut.of(appeals.decide_appeal(db, actor=actor, appeal_id=appeal_id, outcome=body.outcome,
+                                              reason=body.reason, correction=correction))  # fmt: skip
