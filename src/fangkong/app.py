@@ -25,6 +25,7 @@ from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
+from fangkong.healthcode.jobs import refresh_periodically
 from fangkong.healthcode.views import router as healthcode_router
 from fangkong.people.pages import router as people_pages
 from fangkong.people.views import router as people_router
@@ -84,13 +85,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
-    job = None
+    jobs = []
     if runtime.settings.checkin_purge_interval_seconds > 0:
-        job = asyncio.create_task(purge_periodically(runtime))
+        jobs.append(asyncio.create_task(purge_periodically(runtime)))
+    if runtime.settings.code_refresh_interval_seconds > 0:
+        jobs.append(asyncio.create_task(refresh_periodically(runtime)))
     try:
         yield
     finally:
-        if job is not None:
+        for job in jobs:
             job.cancel()
             with suppress(asyncio.CancelledError):
                 await job

@@ -149,3 +149,14 @@ def test_a_hand_change_needs_a_record_and_a_reason(runtime: Runtime, cli: CliRun
         assert [e.purpose for e in events] == ["refused the day-7 test"]
     later = code(cli, "li-qiang", "--at", (EXPOSED + 12 * DAY).isoformat())
     assert "review_decision" in [r["code"] for r in later["reasons"]]
+
+
+def test_the_periodic_job_moves_codes_on_when_their_phase_ends(runtime: Runtime, cli: CliRunner, scene: dict) -> None:
+    from fangkong.healthcode.jobs import refresh_due
+
+    confirm_case_and_close_contact(runtime, cli)
+    assert refresh_due(runtime) == 0  # nothing due yet: 李强 is red until 03-27 10:30
+    with clock.frozen_at(EXPOSED + 7 * DAY):
+        assert refresh_due(runtime) == 1
+        changes = json.loads(run(cli, "code", "history", "li-qiang", "--json").stdout)
+    assert [(c["to"], c["actor"], c["cause"]) for c in changes][-1] == ("yellow", "rule", "a phase ended")

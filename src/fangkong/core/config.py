@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     checkin_purge_interval_seconds: int = 3600
     # An offline scanner's clock may run a little fast; later than this ahead of the server is refused.
     checkin_future_skew_seconds: int = 300
+    # How often the server recomputes health codes whose phase has ended (0 turns it off; codes are still
+    # recomputed whenever they are read).
+    code_refresh_interval_seconds: int = 60
     # The city's time zone: pages show times in it (everything is stored in UTC).
     timezone: str = "Asia/Shanghai"
 
