@@ -78,11 +78,26 @@ def index_visits(db: Session, *, person_id: int, start: dt.datetime, end: dt.dat
     )
 
 
-def visits_overlapping(db: Session, spans: Sequence[tuple[int, dt.datetime, dt.datetime]]) -> list[Visit]:
-    """Everyone's visits that can overlap any of the (venue, start, end) spans."""
+Span = tuple[int, dt.datetime, dt.datetime, dt.timedelta]  # venue, presence start, presence end, the kind's dwell
+
+
+def visits_overlapping(db: Session, spans: Sequence[Span]) -> list[Visit]:
+    """Everyone's visits that can overlap any of the (venue, start, end, dwell) spans.
+
+    The index range (check-ins from LONGEST_VISIT before the span until its end) bounds what the database reads;
+    the end condition keeps it from sending visits that ended before the span began, two thirds of the range at
+    a busy venue (bench/tracing.py), which Python would otherwise convert and throw away."""
     ranges = [
-        and_(Checkin.venue_id == venue, Checkin.checked_in_at >= lo - LONGEST_VISIT, Checkin.checked_in_at < hi)
-        for venue, lo, hi in spans
+        and_(
+            Checkin.venue_id == venue,
+            Checkin.checked_in_at >= lo - LONGEST_VISIT,
+            Checkin.checked_in_at < hi,
+            or_(
+                Checkin.checked_out_at > lo,
+                and_(Checkin.checked_out_at.is_(None), Checkin.checked_in_at > lo - dwell),
+            ),
+        )
+        for venue, lo, hi, dwell in spans
     ]
     found: list[Visit] = []
     for i in range(0, len(ranges), _RANGES_PER_QUERY):
@@ -98,7 +113,12 @@ def co_present_contacts(
     by_venue: dict[int, list[Visit]] = {}
     for visit in mine:
         by_venue.setdefault(visit.venue, []).append(visit)
-    spans = [(venue, lo, hi) for venue, visits in by_venue.items() for lo, hi in presence(visits, start=start, end=end)]
+    # Everyone at one venue shares its kind's dwell: the index person's visit there says what it is.
+    spans = [
+        (venue, lo, hi, visits[0].dwell)
+        for venue, visits in by_venue.items()
+        for lo, hi in presence(visits, start=start, end=end)
+    ]
     others = visits_overlapping(db, spans) if spans else []
     return co_present(index_person=person_id, index_visits=mine, others=others, window_start=start,
                       window_end=end, min_overlap=min_overlap)  # fmt: skip
