@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -132,3 +132,17 @@ def test_every_trace_is_in_the_audit_trail(client: TestClient, scene: dict, runt
 def _last_trace(db: Session) -> AuditEvent:
     stmt = select(AuditEvent).where(AuditEvent.action == AuditAction.contact_trace).order_by(AuditEvent.id.desc())
     return db.execute(stmt).scalars().first()  # type: ignore[return-value]
+
+
+def test_evidence_is_in_utc_whatever_the_database_sessions_time_zone(
+    runtime: Runtime, client: TestClient, scene: dict, backend: str
+) -> None:
+    if backend == "postgresql":  # the hot query reads raw times, which PostgreSQL gives in the session's zone
+        with runtime.database.unit_of_work() as db:
+            db.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
+    params = {"person": "wang-fang", "from": FROM, "to": TO, "min_overlap": 5}
+    first = client.get("/api/trace", params=params, headers=bearer(scene["inv"])).json()[0]
+    assert (first["evidence"][0]["start"], first["evidence"][0]["end"]) == (
+        "2022-03-20T02:20:00Z",
+        "2022-03-20T02:30:00Z",
+    )
