@@ -17,9 +17,10 @@ SignIn = Callable[..., Any]
 
 NO_SIDEWAYS_SCROLL = "document.scrollingElement.scrollWidth <= window.innerWidth"
 
-RESIDENT_CARDS = ["我的信息", "谁查看了我的信息", "场所人流"]
+RESIDENT_CARDS = ["我的健康码", "我的信息", "谁查看了我的信息", "场所人流"]
 READER_CARDS = ["辖区人员", "API 令牌", "场所人流"]
-CASE_CARDS = ["辖区人员", "病例", "接触者", "API 令牌", "场所人流"]  # investigators and commanders
+CASE_CARDS = ["辖区人员", "病例", "接触者", "API 令牌", "场所人流"]  # commanders
+INVESTIGATOR_CARDS = ["辖区人员", "病例", "接触者", "申诉复核", "API 令牌", "场所人流"]
 OFFICIAL_CARDS = ["API 令牌", "场所人流"]
 OPERATOR_CARDS = ["我的场所", "API 令牌", "场所人流"]
 
@@ -28,7 +29,7 @@ HOMES: dict[str, tuple[str, list[str]]] = {
     "resident": ("居民", RESIDENT_CARDS),
     "venue_operator": ("场所负责人", OPERATOR_CARDS),
     "grid_worker": ("网格员", READER_CARDS),
-    "investigator": ("流调人员", CASE_CARDS),
+    "investigator": ("流调人员", INVESTIGATOR_CARDS),
     "quarantine_staff": ("隔离点工作人员", READER_CARDS),
     "sampler": ("采样员", READER_CARDS),
     "lab": ("检测机构", OFFICIAL_CARDS),

@@ -150,6 +150,7 @@ def actions_for(actor: Actor) -> list[Action]:
     """The things this user can do, in the order they most often need them. Only pages that exist."""
     actions = []
     if Role.resident in actor.roles and actor.person_id is not None:
+        actions.append(Action("/code", "My health code", "Show it at doors; it refreshes itself and says why."))
         actions.append(Action("/me", "My record", "Your registration as the city holds it."))
         actions.append(
             Action("/me/access-log", "Who looked at my data", "Every time an official opened your record, and why.")
@@ -161,6 +162,8 @@ def actions_for(actor: Actor) -> list[Action]:
             Action("/cases", "Cases", "Cases of your regions, their candidate contacts and transmission chains.")
         )
         actions.append(Action("/contacts", "Contacts", "Contacts in your regions and their follow-up."))
+    if actor.has(Role.investigator):
+        actions.append(Action("/appeals", "Appeals", "Residents asking for their code to be reviewed."))
     if Role.venue_operator in actor.roles:
         actions.append(Action("/venues", "My venues", "Register venues, print their place codes, see who is in."))
     if any(r is not Role.resident for r in actor.roles):
