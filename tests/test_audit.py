@@ -147,3 +147,12 @@ def test_secrets_never_reach_responses_or_logs(
     everything = "\n".join(bodies) + caplog.text
     for secret in (WANG_FANG_ID, "13812345678", PASSWORD, *tokens.values()):
         assert secret not in everything
+
+
+def test_the_access_log_includes_looks_at_the_health_code(
+    client: TestClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    client.get("/api/healthcode/people/wang-fang", headers=bearer(tokens["inv"]))
+    client.get("/api/healthcode/me", headers=bearer(tokens["wang"]))  # her own look is not logged
+    log = client.get("/api/me/access-log", headers=bearer(tokens["wang"])).json()
+    assert [(e["action"], e["role"], e["purpose"]) for e in log] == [("code_read", "investigator", "health code")]

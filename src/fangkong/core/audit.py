@@ -45,7 +45,15 @@ def record(
     return event
 
 
-READ_ACTIONS = (AuditAction.person_read, AuditAction.person_identity_read, AuditAction.person_export)
+# What "who looked at my data" shows: every read of a person's record, health code, case or movements.
+READ_ACTIONS = (
+    AuditAction.person_read,
+    AuditAction.person_identity_read,
+    AuditAction.person_export,
+    AuditAction.code_read,
+    AuditAction.case_read,
+    AuditAction.contact_trace,
+)
 
 
 def events_for_person(db: Session, *, person_id: int, reads_only: bool = False) -> Sequence[AuditEvent]:
