@@ -50,6 +50,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 def live_code(client: TestClient, tokens: dict) -> str:
     response = client.get("/api/healthcode/me", headers=bearer(tokens["wang"]))
     assert response.status_code == 200, response.text
+    assert response.json()["person_ref"] == "wang-fang"
     return str(response.json()["token"])
 
 

@@ -20,6 +20,7 @@ from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import Appeal, AppealStatus
 from fangkong.healthcode.policy import Color
 from fangkong.healthcode.reasons import render
+from fangkong.people.models import Person
 from fangkong.web.i18n import request_language, translator
 
 router = APIRouter(prefix="/healthcode", tags=["health codes"])
@@ -108,9 +109,16 @@ def my_code(request: Request, db: DbSession, actor: CurrentActor, keys: Keys) ->
         raise Forbidden("only a resident's own account has a health code")
     issued = door.issue_for(db, keys=keys, person_id=actor.person_id)
     code = issued.code
-    return LiveCode(person_ref=actor.username, color=code.color, reasons=_reasons(request, service.parse_reasons(
-        code.reasons)), valid_until=code.valid_until, policy=code.policy, token=issued.token,
-        issued_at=issued.issued_at, expires_at=issued.expires_at)  # fmt: skip
+    return LiveCode(
+        person_ref=db.get_one(Person, actor.person_id).ref,
+        color=code.color,
+        reasons=_reasons(request, service.parse_reasons(code.reasons)),
+        valid_until=code.valid_until,
+        policy=code.policy,
+        token=issued.token,
+        issued_at=issued.issued_at,
+        expires_at=issued.expires_at,
+    )
 
 
 @router.get("/people/{ref}", response_model=CodeOut)
