@@ -129,3 +129,21 @@ def test_a_hospital_also_wants_a_negative_test_from_the_last_48_hours(
     assert (allowed["entry"], allowed["negative_test_hours"]) == ("allow", 30)
     with runtime.database.unit_of_work() as db:
         assert db.execute(select(Checkin.id).where(Checkin.id == allowed["checkin_id"])).scalar_one()
+
+
+def test_a_declared_stay_in_a_risk_area_makes_the_code_yellow_for_seven_days(client: TestClient, tokens: dict) -> None:
+    body = {"person_ref": "wang-fang", "area": "西安市雁塔区", "level": "high",
+            "start": "2022-03-18T09:00:00+08:00", "end": "2022-03-20T18:00:00+08:00"}  # fmt: skip
+    assert client.post("/api/healthcode/stays", json=body, headers=bearer(tokens["wang"])).status_code == 201
+    code = client.get("/api/healthcode/me", headers=bearer(tokens["wang"])).json()
+    assert (code["color"], code["reasons"][0]["code"]) == ("yellow", "risk_area_stay")
+    assert code["valid_until"] == "2022-03-27T10:00:00Z"  # 7 days after leaving
+    assert "西安市雁塔区" in code["reasons"][0]["text"]
+    # Someone else's stay is recorded by officials of their region, not by another resident.
+    other = client.post(
+        "/api/healthcode/stays", json={**body, "person_ref": "li-qiang"}, headers=bearer(tokens["wang"])
+    )
+    assert other.status_code == 404
+    future = client.post("/api/healthcode/stays", json={**body, "start": "2030-01-01T00:00:00+08:00", "end": None},
+                         headers=bearer(tokens["wang"]))  # fmt: skip
+    assert future.status_code == 422

@@ -37,7 +37,7 @@ from fangkong.healthcode.models import (
     FeverRecord,
     HealthCode,
 )
-from fangkong.healthcode.policy import DEFAULT_EDITION, EDITIONS, Color, Policy, load_policy
+from fangkong.healthcode.policy import DEFAULT_EDITION, EDITIONS, Color, Policy, RiskLevel, load_policy
 from fangkong.testing.models import TestResult
 from fangkong.testing.service import results_for
 from fangkong.tracing.policy import POLICY_SETTING_KEY, edition_in_force
@@ -317,3 +317,36 @@ def person_history(db: Session, *, actor: Actor, person_ref: str) -> Sequence[Co
         audit.record(db, actor=actor, action=AuditAction.code_read, entity_type="person", entity_ref=person.ref,
                      person_id=person.id, purpose="health code history")  # fmt: skip
     return history(db, person_id=person.id)
+
+
+def declare_stay(
+    db: Session,
+    *,
+    actor: Actor,
+    person_ref: str,
+    area: str,
+    level: RiskLevel,
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+) -> DeclaredStay:
+    """A stay in (or residence in) a risk area: declared by the resident, or recorded by a grid worker or an
+    investigator of their region (the returnee registration of grid screening). Recomputes the code."""
+    if not actor.has(Role.resident, Role.grid_worker, Role.investigator):
+        raise Forbidden("stays in risk areas are declared by residents, grid workers and investigators")
+    person = get_readable_person(db, actor=actor, ref=person_ref)
+    area = area.strip()
+    if not area:
+        raise Invalid("name the area, e.g. '西安市雁塔区'")
+    now = clock.now()
+    if start.tzinfo is None or (end is not None and end.tzinfo is None):
+        raise Invalid("give the stay's times with a UTC offset, like 2022-03-20T14:05:00+08:00")
+    if start > now or (end is not None and (end < start or end > now + dt.timedelta(minutes=5))):
+        raise Invalid("a stay starts in the past and ends after it starts, by now at the latest")
+    stay = DeclaredStay(person_id=person.id, area=area[:200], level=level, start=start, end=end,
+                        declared_by=actor.username, created_at=now)  # fmt: skip
+    db.add(stay)
+    db.flush()
+    audit.record(db, actor=actor, action=AuditAction.person_update, entity_type="person", entity_ref=person.ref,
+                 person_id=person.id, purpose="risk-area stay", details=f"{level.value} {area}")  # fmt: skip
+    recompute(db, person_id=person.id, cause=Cause.of(actor, f"stay in {area} declared"))
+    return stay

@@ -18,7 +18,7 @@ from fangkong.core.errors import Forbidden
 from fangkong.healthcode import appeals, door, service
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import Appeal, AppealStatus
-from fangkong.healthcode.policy import Color
+from fangkong.healthcode.policy import Color, RiskLevel
 from fangkong.healthcode.reasons import render
 from fangkong.people.models import Person
 from fangkong.web.i18n import request_language, translator
@@ -220,3 +220,29 @@ def decide_appeal(db: DbSession, actor: CurrentActor, appeal_id: int, body: Appe
     correction = appeals.Correction(body.withdraw_result_id, body.dismiss_contact_id)
     return AppealOut.of(appeals.decide_appeal(db, actor=actor, appeal_id=appeal_id, outcome=body.outcome,
                                               reason=body.reason, correction=correction))  # fmt: skip
+
+
+class StayIn(BaseModel):
+    person_ref: str
+    area: str = Field(max_length=200)
+    level: RiskLevel
+    start: AwareDatetime
+    end: AwareDatetime | None = Field(None, description="left; empty while still there (residence)")
+
+
+class StayOut(BaseModel):
+    id: int
+    person_ref: str
+    area: str
+    level: RiskLevel
+    start: dt.datetime
+    end: dt.datetime | None
+
+
+@router.post("/stays", status_code=201, response_model=StayOut)
+def declare_stay(db: DbSession, actor: CurrentActor, body: StayIn) -> StayOut:
+    """A stay in a high- or medium-risk area, declared by the resident or recorded by a grid worker."""
+    stay = service.declare_stay(db, actor=actor, person_ref=body.person_ref, area=body.area, level=body.level,
+                                start=body.start, end=body.end)  # fmt: skip
+    return StayOut(id=stay.id, person_ref=body.person_ref, area=stay.area, level=stay.level, start=stay.start,
+                   end=stay.end)  # fmt: skip
