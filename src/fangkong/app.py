@@ -26,6 +26,7 @@ from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
+from fangkong.healthcode.door_views import fast_verify_route
 from fangkong.healthcode.jobs import refresh_periodically
 from fangkong.healthcode.pages import router as healthcode_pages
 from fangkong.healthcode.pages_appeals import router as appeal_pages
@@ -119,6 +120,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime or get_runtime()
     app.state.checkin_writer = checkin_writer(app.state.runtime.database)
     _install_error_handlers(app)
+    # The door devices' health-code verification is matched before every other route, outside FastAPI's nested
+    # routers (healthcode/door_views.py); what it does not answer itself goes to the FastAPI route in views.py.
+    app.router.routes.insert(0, fast_verify_route())
 
     api = APIRouter(prefix="/api")
     api.include_router(door_router)

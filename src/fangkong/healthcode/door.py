@@ -10,28 +10,32 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.core import clock
 from fangkong.core.crypto import Keyring
+from fangkong.core.db import UTCDateTime
 from fangkong.core.errors import DomainError, Forbidden, Invalid
+from fangkong.core.importing import chunks
 from fangkong.healthcode import token as tokens
 from fangkong.healthcode.models import FeverRecord, HealthCode
 from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import Cause, current, recompute
 from fangkong.people.models import Person
-from fangkong.testing.models import TestOutcome
-from fangkong.testing.service import results_for
+from fangkong.testing.models import TestOutcome, TestResult
 from fangkong.venues import checkins
 from fangkong.venues.models import Checkin, CheckinSource, Venue, VenueKind
 
 FEVER_CELSIUS = 37.3
+_QUERY_CHUNK = 1000
 
 
 class CodeRefused(DomainError):
@@ -124,10 +128,107 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1)
 
 
-def _latest_negative(db: Session, person_id: int, now: dt.datetime) -> dt.timedelta | None:
-    negatives = [r.sampled_at for r in results_for(db, person_id=person_id) if r.result is TestOutcome.negative]
-    past = [at for at in negatives if at <= now]
-    return now - max(past) if past else None
+_TESTS = cast(Table, TestResult.__table__)
+_LATER = _TESTS.alias("later")
+
+
+def _standing_negative(until: ColumnElement[dt.datetime]) -> tuple[ColumnElement[bool], ...]:
+    """A test_result row that is a negative sampled at or before `until`, standing as in testing.service.
+    results_for: neither a withdrawal row nor a result that a later row of the same person withdraws."""
+    withdrawn = exists().where(_LATER.c.person_id == _TESTS.c.person_id, _LATER.c.withdraws_id == _TESTS.c.id)
+    return (_TESTS.c.result == TestOutcome.negative, _TESTS.c.sampled_at <= until, _TESTS.c.withdraws_id.is_(None),
+            ~withdrawn)  # fmt: skip
+
+
+# Built once: the statement's compiled form and cache key are then reused on every call.
+_LATEST_NEGATIVES = (
+    select(_TESTS.c.person_id, func.max(_TESTS.c.sampled_at))
+    .where(_TESTS.c.person_id.in_(bindparam("people", expanding=True)),
+           *_standing_negative(bindparam("until", type_=UTCDateTime())))
+    .group_by(_TESTS.c.person_id)
+)  # fmt: skip
+
+
+def latest_negative_column(person_id: ColumnElement[int], until: ColumnElement[dt.datetime]) -> ColumnElement[Any]:
+    """The same reading as latest_negatives, as a column of another query (correlated on `person_id`; the
+    (person, sampled_at) index serves it): when the person's latest standing negative was sampled, or NULL."""
+    return (
+        select(func.max(_TESTS.c.sampled_at))
+        .where(_TESTS.c.person_id == person_id, *_standing_negative(until))
+        .scalar_subquery()
+    )
+
+
+def latest_negatives(db: Session, person_ids: Iterable[int], *, until: dt.datetime) -> dict[int, dt.datetime]:
+    """person id → when their latest standing negative test was sampled, at or before `until`; people with none
+    are left out. One grouped query on the (person, sampled_at) index for many people: the door answers with the
+    test's age for everyone (door_writer reads it with latest_negative_column instead, in the codes' query)."""
+    found: dict[int, dt.datetime] = {}
+    connection = db.connection()
+    for batch in chunks(sorted(set(person_ids)), _QUERY_CHUNK):
+        rows = connection.execute(_LATEST_NEGATIVES, {"people": batch, "until": until})
+        found |= {person_id: at for person_id, at in rows if at is not None}
+    return found
+
+
+def latest_negative_age(db: Session, person_id: int, now: dt.datetime) -> dt.timedelta | None:
+    """How long ago the person's latest standing negative test was sampled, as of `now`; None without one."""
+    at = latest_negatives(db, [person_id], until=now).get(person_id)
+    return now - at if at is not None else None
+
+
+def check_temperature(temperature: float | None) -> None:
+    if temperature is not None and not 30.0 <= temperature <= 45.0:
+        raise Invalid("a body temperature lies between 30 and 45 °C; %(value)s is not one", value=temperature)
+
+
+def read_code(keys: Keyring, code_token: str, now: dt.datetime) -> tokens.Claims:
+    """The claims of a genuine live code, or CodeRefused saying why not (the signature is always checked)."""
+    _, public = _keypair(keys.signing_seed)
+    try:
+        return tokens.verify(code_token, keys=public, now=now)
+    except tokens.TokenError as refused:
+        raise CodeRefused(REFUSALS[refused.problem]) from None
+
+
+def not_the_operator() -> Forbidden:
+    return Forbidden("only the venue's operator verifies codes at its door")
+
+
+def not_ours() -> CodeRefused:
+    return CodeRefused("this code was not issued by this city's system")
+
+
+def someone_elses() -> CodeRefused:
+    return CodeRefused("this code belongs to someone else; ask for the holder's own code")
+
+
+def record_fever(
+    db: Session,
+    *,
+    person_id: int,
+    venue: tuple[int, str],
+    at: dt.datetime,
+    temperature: float,
+    by: tuple[int | None, str],
+) -> HealthCode:
+    """A fever measured at a venue's door (its id and ref) by a user (id and name): recorded as a fact, which
+    recomputes the person's code."""
+    (venue_id, venue_ref), (user_id, username) = venue, by
+    db.add(FeverRecord(person_id=person_id, venue_id=venue_id, at=at, temperature=temperature, recorded_by=username))
+    db.flush()
+    cause = Cause(username, user_id, f"fever {temperature} °C at {venue_ref}")
+    return recompute(db, person_id=person_id, cause=cause)
+
+
+def decide(kind: VenueKind, color: Color, negative_test_age: dt.timedelta | None) -> tuple[Entry, str]:
+    """The venue's entry rule applied to a code's color and the age of the latest negative test."""
+    rule = ENTRY_RULES[kind]
+    if color not in rule.colors:
+        return Entry.refuse, REFUSED_COLOR[color]
+    if rule.negative_within is not None and (negative_test_age is None or negative_test_age > rule.negative_within):
+        return Entry.refuse, NEEDS_NEGATIVE_TEST
+    return Entry.allow, ALLOWED
 
 
 def verify_at_door(
@@ -145,37 +246,24 @@ def verify_at_door(
     refused."""
     venue = db.execute(select(Venue).where(Venue.ref == venue_ref)).scalar_one_or_none()
     if venue is None or not checkins.may_check_in_at(actor, venue):
-        raise Forbidden("only the venue's operator verifies codes at its door")
-    if temperature is not None and not 30.0 <= temperature <= 45.0:
-        raise Invalid("a body temperature lies between 30 and 45 °C; %(value)s is not one", value=temperature)
+        raise not_the_operator()
+    check_temperature(temperature)
     now = clock.now()
-    _, public = _keypair(keys.signing_seed)
-    try:
-        claims = tokens.verify(code_token, keys=public, now=now)
-    except tokens.TokenError as refused:
-        raise CodeRefused(REFUSALS[refused.problem]) from None
+    claims = read_code(keys, code_token, now)
     code = db.execute(select(HealthCode).where(HealthCode.handle == claims.handle)).scalar_one_or_none()
     if code is None:
-        raise CodeRefused("this code was not issued by this city's system")
+        raise not_ours()
     person = db.get_one(Person, code.person_id)
     if person_ref is not None and person_ref != person.ref:
-        raise CodeRefused("this code belongs to someone else; ask for the holder's own code")
+        raise someone_elses()
     fever = temperature is not None and temperature >= FEVER_CELSIUS
-    if fever:
-        db.add(FeverRecord(person_id=person.id, venue_id=venue.id, at=now, temperature=temperature,
-                           recorded_by=actor.username))  # fmt: skip
-        db.flush()
-        code = recompute(db, person_id=person.id, cause=Cause.of(actor, f"fever {temperature} °C at {venue.ref}"))
+    if temperature is not None and fever:
+        code = record_fever(db, person_id=person.id, venue=(venue.id, venue.ref), at=now, temperature=temperature,
+                            by=(actor.user_id, actor.username))  # fmt: skip
     else:
         code = current(db, person_id=person.id)
-    age = _latest_negative(db, person.id, now)
-    rule = ENTRY_RULES[venue.kind]
-    if code.color not in rule.colors:
-        entry, why = Entry.refuse, REFUSED_COLOR[code.color]
-    elif rule.negative_within is not None and (age is None or age > rule.negative_within):
-        entry, why = Entry.refuse, NEEDS_NEGATIVE_TEST
-    else:
-        entry, why = Entry.allow, ALLOWED
+    age = latest_negative_age(db, person.id, now)
+    entry, why = decide(venue.kind, code.color, age)
     checkin_id = None
     if entry is Entry.allow:
         checkin = Checkin(person_id=person.id, venue_id=venue.id, checked_in_at=now, source=CheckinSource.door)

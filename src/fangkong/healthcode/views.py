@@ -151,14 +151,21 @@ def person_history(request: Request, db: DbSession, actor: CurrentActor, ref: st
 @router.post("/verify", response_model=VerifyOut)
 def verify(request: Request, db: DbSession, actor: CurrentActor, keys: Keys, body: VerifyIn) -> VerifyOut:
     """Verify a scanned code at one of the operator's venues: signature, expiry, current color, latest negative
-    test, the venue's entry rule; records the check-in when allowed and a fever when measured."""
+    test, the venue's entry rule; records the check-in when allowed and a fever when measured.
+
+    A JSON body with a bearer token, the devices' request, is answered by healthcode/door_views.py, group-committed
+    with the other door devices' verifications; this view answers every other request (a signed-in session, a body
+    that needs FastAPI's validation messages), the same way."""
     result = door.verify_at_door(db, actor=actor, keys=keys, code_token=body.token, venue_ref=body.venue_ref,
                                  temperature=body.temperature, person_ref=body.person_ref)  # fmt: skip
+    return verify_out(request_language(request), result)
+
+
+def verify_out(lang: str, result: door.Verification) -> VerifyOut:
     hours = int(result.negative_test_age.total_seconds() // 3600) if result.negative_test_age is not None else None
-    why = translator(request_language(request))(result.why)
     return VerifyOut(person_ref=result.person_ref, masked_name=result.masked_name, color=result.color,
-                     entry=result.entry, why=why, negative_test_hours=hours, checkin_id=result.checkin_id,
-                     fever=result.fever)  # fmt: skip
+                     entry=result.entry, why=translator(lang)(result.why), negative_test_hours=hours,
+                     checkin_id=result.checkin_id, fever=result.fever)  # fmt: skip
 
 
 @router.post("/reviews", status_code=201, response_model=CodeOut)
