@@ -1,7 +1,8 @@
 """Benchmark: health-code verification at the door (验码) through `fangkong serve` on 127.0.0.1.
 
     flock /tmp/fk-bench.lock .venv/bin/python bench/verify_load.py --verifications 20000 --workers 1,2 \\
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--runs 3] [--people 10000]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--runs 3] [--people 10000] [--devices 64] \\
+        [--profile DIR [--py-spy-option=--gil]]
 
 Builds a city on a fresh database the way checkins_load.py does (the demo city, an operator with an API token),
 then, inside the runtime, gives people the facts a city has (negative tests of the last days, a few positives),
@@ -9,7 +10,8 @@ registers the operator's venues (supermarkets, markets, restaurants, a station; 
 want a negative test from the last 48 hours), and computes everyone's code once (`door.issue_for`).
 
 Each run (per `--workers` value, `--runs` times) issues a fresh live token for every resident with
-`door.issue_for` (not timed; a token lives 3 minutes), starts `fangkong serve --workers N`, and sends from
+`door.issue_for` (not timed; a token lives 3 minutes), starts `fangkong serve --workers N`, uses the operator's
+token once (devices in use all day: the server notes a token's use at most once a minute), and sends from
 `--devices` keep-alive connections (door devices, one request in flight each; the lean client of lean_http.py):
 first `--verifications` requests to `GET /api/ping` (the bare endpoint: the ceiling of this server and this client
 on this machine, in the same run), then `--verifications` requests to `POST /api/healthcode/verify`. Every
@@ -22,8 +24,10 @@ the refusals), every 'allow' names a check-in row of that person at that venue f
 exactly as many new door check-ins as allows: nothing acknowledged is missing, nothing unanswered was written),
 every 'refuse' has none, every fever is recorded, and for a sample of answers the color, the masked name, the
 latest negative test's age and the entry decision are what the engine and the venue's rule give from the stored
-facts. Any mismatch fails the run. Verifications per second count every answered verification (refusals
-included: a refusal is an answer).
+facts. Any mismatch, failed request or stalled server (no answer within 30 s ends the phase) is reported in the
+table and fails the command. Verifications per second count every answered verification (refusals included: a
+refusal is an answer). With --profile, py-spy records the server's processes during the verifications (raw
+collapsed stacks, one file per run).
 """
 
 from __future__ import annotations
