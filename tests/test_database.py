@@ -90,3 +90,11 @@ def test_any_command_on_a_new_database_creates_its_schema(tmp_path: Path) -> Non
     )
     assert upgrade.returncode == 0
     assert "already up to date" in upgrade.stdout
+
+
+def test_the_connection_pool_covers_the_request_thread_pool(tmp_path: Path) -> None:
+    from fangkong.core.db import make_engine
+
+    # 40: anyio's default thread limit, where FastAPI runs synchronous routes.
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    assert engine.pool.size() + engine.pool._max_overflow >= 40  # type: ignore[attr-defined]

@@ -82,7 +82,16 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Synchronous routes run in a thread pool of 40 (anyio's default), and a request holds its session from the
+# authentication dependency on. With fewer connections than threads, 64 concurrent requests deadlocked one
+# process (bench/verify_load.py): every thread waited for a connection held by a thread waiting for the lock.
+POOL_SIZE, POOL_OVERFLOW = 10, 30
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    if not url.startswith("sqlite") or ":memory:" not in url:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
