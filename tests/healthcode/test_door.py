@@ -19,7 +19,9 @@ from fangkong.core import clock
 from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
+from fangkong.healthcode.door import issue_for, verify_at_door
 from fangkong.healthcode.token import verify
+from fangkong.people.models import Person
 from fangkong.venues.models import Checkin, VenueKind
 from fangkong.venues.schemas import VenueCreate
 from fangkong.venues.service import create_venue
@@ -147,3 +149,22 @@ def test_a_declared_stay_in_a_risk_area_makes_the_code_yellow_for_seven_days(cli
     future = client.post("/api/healthcode/stays", json={**body, "start": "2030-01-01T00:00:00+08:00", "end": None},
                          headers=bearer(tokens["wang"]))  # fmt: skip
     assert future.status_code == 422
+
+
+def test_a_double_scan_in_the_same_instant_is_one_check_in(runtime: Runtime, keys: Keyring, tokens: dict) -> None:
+    # The door page's path (a signed-in operator, not the devices' fast route): a scanner that reads the same code
+    # twice under one clock reading must answer twice with the same check-in, not fail on the unique constraint.
+    with runtime.database.unit_of_work() as db:
+        wang = db.execute(select(Person).where(Person.ref == "wang-fang")).scalar_one()
+        code = issue_for(db, keys=keys, person_id=wang.id).token
+    answers = []
+    for _ in range(2):
+        with runtime.database.unit_of_work() as db:
+            op1 = actor_for(db, user=get_user(db, username="op1"), channel=Channel.page)
+            answers.append(verify_at_door(db, actor=op1, keys=keys, code_token=code, venue_ref="V-LONGSHAN"))
+    assert answers[0].checkin_id is not None
+    assert answers[0].checkin_id == answers[1].checkin_id
+    with runtime.database.unit_of_work() as db:
+        assert db.execute(select(Checkin.id).where(Checkin.person_id == wang.id)).scalars().all() == [
+            answers[0].checkin_id
+        ]

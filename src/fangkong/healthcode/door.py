@@ -32,7 +32,8 @@ from fangkong.healthcode.service import Cause, current, recompute
 from fangkong.people.models import Person
 from fangkong.testing.models import TestOutcome, TestResult
 from fangkong.venues import checkins
-from fangkong.venues.models import Checkin, CheckinSource, Venue, VenueKind
+from fangkong.venues.door import insert_door_checkins
+from fangkong.venues.models import Venue, VenueKind
 
 FEVER_CELSIUS = 37.3
 _QUERY_CHUNK = 1000
@@ -266,8 +267,6 @@ def verify_at_door(
     entry, why = decide(venue.kind, code.color, age)
     checkin_id = None
     if entry is Entry.allow:
-        checkin = Checkin(person_id=person.id, venue_id=venue.id, checked_in_at=now, source=CheckinSource.door)
-        db.add(checkin)
-        db.flush()
-        checkin_id = checkin.id
+        # A double scan of one person at one venue in the same instant is one check-in, not a conflict.
+        [checkin_id] = insert_door_checkins(db, [(person.id, venue.id, now)])
     return Verification(person.ref, mask_name(person.name), code.color, entry, why, age, checkin_id, fever)

@@ -49,7 +49,7 @@ from fangkong.healthcode.models import HealthCode
 from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import current
 from fangkong.people.models import Person
-from fangkong.venues.door import _insert_returning_ids
+from fangkong.venues.door import insert_door_checkins
 from fangkong.venues.models import Venue, VenueKind
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def verify_scans(
             admitted.append((index, code.person_id, venue_id, scan.at))
         outcomes.append(door.Verification(code.person_ref, door.mask_name(code.name), code.color, entry, why, age,
                                           None, fever))  # fmt: skip
-    ids = _insert_returning_ids(db, [(person_id, venue_id, at) for _, person_id, venue_id, at in admitted])
+    ids = insert_door_checkins(db, [(person_id, venue_id, at) for _, person_id, venue_id, at in admitted])
     for (index, *_), checkin_id in zip(admitted, ids, strict=True):
         verification = outcomes[index]
         assert isinstance(verification, door.Verification)

@@ -92,13 +92,13 @@ def record_door_checkins(db: Session, requests: Sequence[DoorCheckin]) -> list[D
             continue
         outcomes.append(DoorReceipt(0, request.venue_ref, request.at))  # its id comes with the insert
         accepted.append((index, request, person_id, venue.id))
-    ids = _insert_returning_ids(db, [(p, v, r.at) for _, r, p, v in accepted])
+    ids = insert_door_checkins(db, [(p, v, r.at) for _, r, p, v in accepted])
     for (index, request, _, _), checkin_id in zip(accepted, ids, strict=True):
         outcomes[index] = DoorReceipt(checkin_id, request.venue_ref, request.at)
     return outcomes
 
 
-def _insert_returning_ids(db: Session, rows: list[tuple[int, int, dt.datetime]]) -> list[int]:
+def insert_door_checkins(db: Session, rows: list[tuple[int, int, dt.datetime]]) -> list[int]:
     """Insert (person id, venue id, time) door check-ins; their ids, in order. Ids are matched back by the
     unique (person, time, venue); a row that was already there (the same person at the same venue in the same
     microsecond) answers with the existing id."""
