@@ -3,9 +3,15 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.cases.models import Case, Classification, Contact, ContactStatus
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import parse_resident_id
 from fangkong.demo import DISTRICTS, city_regions, fill_demo_city, generate_people
+from fangkong.demo_outbreak import DEMO_RESIDENT, fill_demo_outbreak
+from fangkong.healthcode.engine import ReasonCode
+from fangkong.healthcode.models import Appeal, AppealStatus
+from fangkong.healthcode.policy import Color
+from fangkong.healthcode.service import current, parse_reasons
 from fangkong.people.models import Person
 from fangkong.regions.models import Household, Region
 from fangkong.regions.service import get_region
@@ -61,3 +67,29 @@ def test_filling_the_demo_city_goes_through_the_importers(db: Session, keys: Key
     assert get_region(db, code="210800").name == "营口市"
     regions = db.execute(select(func.count()).select_from(Region)).scalar_one()
     assert regions == len(city_regions(5))
+
+
+def test_the_demo_has_an_outbreak_with_codes_of_every_color_each_with_its_reason(db: Session, keys: Keyring) -> None:
+    summary = fill_demo_city(db, keys=keys, people=300, seed=2020, today=TODAY)
+    assert "outbreak:" in summary
+    # Every resident's code as it is now (computed on first use, like the code page does).
+    codes = [(person.ref, current(db, person_id=person.id)) for person in db.execute(select(Person)).scalars()]
+    by_color: dict[Color, set[str]] = {}
+    for ref, code in codes:
+        by_color.setdefault(code.color, set()).add(ref)
+        first = parse_reasons(code.reasons)[0]
+        assert (first.code == ReasonCode.all_clear) == (code.color is Color.green), (ref, code.reasons)
+    assert set(by_color) == {Color.green, Color.yellow, Color.red}
+    assert DEMO_RESIDENT in by_color[Color.green]  # the demo's resident account shows a green code
+    cases = db.execute(select(Case.classification)).scalars().all()
+    assert sorted(cases) == [Classification.asymptomatic, Classification.confirmed]
+    statuses = set(db.execute(select(Contact.status)).scalars())
+    assert statuses == {ContactStatus.candidate, ContactStatus.confirmed, ContactStatus.dismissed}
+    reasons = {r.code for _, code in codes for r in parse_reasons(code.reasons)}
+    expected = {ReasonCode.case_confirmed, ReasonCode.case_asymptomatic, ReasonCode.close_contact_quarantine,
+                ReasonCode.companion_tests_needed, ReasonCode.risk_area_stay, ReasonCode.fever}  # fmt: skip
+    assert expected <= reasons
+    assert db.execute(select(Appeal.status)).scalars().all() == [AppealStatus.open]
+    # A second run leaves the outbreak as it is.
+    assert fill_demo_outbreak(db, seed=2020).endswith("kept as it is")
+    assert len(db.execute(select(Case.id)).all()) == 2

@@ -214,9 +214,12 @@ def fill_demo_city(
     today: dt.date | None = None,
     checkin_days: int = 14,
     now: dt.datetime | None = None,
+    with_outbreak: bool = True,
 ) -> str:
     """Write the demo city through the importers and return a one-line summary. Venues and `checkin_days` days
-    of check-ins ending at `now` follow the people (see `fangkong.venues.demo_data`)."""
+    of check-ins ending at `now` follow the people (see `fangkong.venues.demo_data`), then a small outbreak
+    (`fangkong.demo_outbreak`): test results, two cases, their contacts, and codes of every color."""
+    from fangkong.demo_outbreak import fill_demo_outbreak
     from fangkong.venues.demo_data import Resident, fill_demo_venues, keep_residents
 
     _claim_for_demo(db, seed)
@@ -234,11 +237,13 @@ def fill_demo_city(
     record_import(db, actor=Actor.system(), source=f"demo seed {seed}", report=people_report, reason="demo city")
     venues = fill_demo_venues(db, regions=specs, residents=residents, seed=seed, days=checkin_days, now=now,
                               on_checkins=on_checkins)  # fmt: skip
+    outbreak = fill_demo_outbreak(db, seed=seed, now=now) if with_outbreak else ""
     counts = {level: sum(1 for s in specs if s.level == level) for level in ("district", "street", "community", "grid")}
     return (
         f"demo city {CITY[1]} ({CITY[0]}), seed {seed}: {counts['district']} districts, {counts['street']} streets, "
         f"{counts['community']} communities, {counts['grid']} grids; people imported {people_report.imported}, "
         f"updated {people_report.updated}, unchanged {people_report.unchanged}; {venues.summary()}"
+        + (f"; {outbreak}" if outbreak else "")
     )
 
 

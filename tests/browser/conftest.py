@@ -152,7 +152,9 @@ def demo_city(cheap_password_hashing: None, live_runtime: Runtime) -> DemoCity:
     Rows are committed, so the server thread sees them. Accounts are hashed with the cheap argon2 parameters."""
     with live_runtime.database.unit_of_work() as db:
         if demo.database_is_empty(db):
-            demo.fill_demo_city(db, keys=live_runtime.keys, people=200, seed=2020)
+            # Without the demo's outbreak (demo_outbreak.py, tested in tests/test_demo.py): these tests start
+            # from a city where nobody has a case, a contact or a test, and make their own.
+            demo.fill_demo_city(db, keys=live_runtime.keys, people=200, seed=2020, with_outbreak=False)
         accounts = {a.username: a for a in demo.create_demo_accounts(db)}
         resident_ref = accounts["resident"].person_ref
         assert resident_ref is not None

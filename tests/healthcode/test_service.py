@@ -13,14 +13,14 @@ from typer.testing import CliRunner
 
 from fangkong.auth.service import actor_for, get_user
 from fangkong.cases.contacts import Decision, decide
-from fangkong.cases.models import Contact
+from fangkong.cases.models import Contact, ContactEvidence, EvidenceKind
 from fangkong.core import clock
 from fangkong.core.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Invalid
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode.policy import Color
-from fangkong.healthcode.service import review
+from fangkong.healthcode.service import review, telling_exposure
 from fangkong.people.models import Person
 from fangkong.testing.service import withdraw_result
 
@@ -160,3 +160,16 @@ def test_the_periodic_job_moves_codes_on_when_their_phase_ends(runtime: Runtime,
         assert refresh_due(runtime) == 1
         changes = json.loads(run(cli, "code", "history", "li-qiang", "--json").stdout)
     assert [(c["to"], c["actor"], c["cause"]) for c in changes][-1] == ("yellow", "rule", "a phase ended")
+
+
+def test_a_contacts_reason_names_the_longest_exposure_of_the_last_day_not_a_moment_on_the_bus() -> None:
+    def seen(venue: str, start: str, end: str, day: int = 20) -> ContactEvidence:
+        return ContactEvidence(kind=EvidenceKind.checkin, venue_name=venue, start=at(start, day=day),
+                               end=at(end, day=day))  # fmt: skip
+
+    evidence = [seen("镁都机械厂", "08:00", "17:00", day=19), seen("201路公交", "17:10", "17:40", day=19),
+                seen("镁都机械厂", "08:03", "16:49"), seen("201路公交", "17:27", "17:28")]  # fmt: skip
+    shown = telling_exposure(evidence)
+    assert shown is not None
+    assert (shown.venue, shown.start, shown.end) == ("镁都机械厂", at("08:03", day=20), at("16:49", day=20))
+    assert telling_exposure([ContactEvidence(kind=EvidenceKind.household, note="same household")]) is None

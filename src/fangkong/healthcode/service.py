@@ -90,17 +90,24 @@ def _contact_facts(db: Session, person_id: int) -> tuple[engine.ContactFacts, ..
             continue
         # An interview contact may have no times: the decision is then the last moment known to be exposed.
         last = contact.last_exposure_at or contact.decided_at or contact.created_at
-        venue = db.execute(
+        shown = db.execute(
             select(ContactEvidence)
             .where(ContactEvidence.contact_id == contact.id, ContactEvidence.kind == EvidenceKind.checkin)
-            .order_by(ContactEvidence.end.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        evidence = None
-        if venue is not None and venue.start and venue.end and venue.venue_name:
-            evidence = engine.Evidence(venue=venue.venue_name, start=venue.start, end=venue.end)
-        facts.append(engine.ContactFacts(engine.Tier(contact.tier.value), last, evidence))
+        ).scalars().all()  # fmt: skip
+        facts.append(engine.ContactFacts(engine.Tier(contact.tier.value), last, telling_exposure(shown)))
     return tuple(facts)
+
+
+def telling_exposure(evidence: Sequence[ContactEvidence]) -> engine.Evidence | None:
+    """The exposure a resident's reason names: the longest of the last day exposed. The very last one can be a
+    35-second overlap on a bus after a shared working day; the phases still count from the last exposure."""
+    timed = [engine.Evidence(venue=e.venue_name, start=e.start, end=e.end) for e in evidence
+             if e.start is not None and e.end is not None and e.venue_name]  # fmt: skip
+    if not timed:
+        return None
+    last = max(e.end for e in timed)
+    recent = [e for e in timed if e.end >= last - dt.timedelta(days=1)]
+    return max(recent, key=lambda e: (e.end - e.start, e.end))
 
 
 def facts_for(db: Session, *, person_id: int, now: dt.datetime) -> engine.Facts:
