@@ -60,7 +60,7 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
 
 def prepare(env: dict[str, str], people: int, workdir: Path) -> str:
     """A demo city, an operator and their bearer token. Returns the token."""
-    run(["demo", "--people", str(people), "--seed", "7"], env)
+    run(["demo", "--people", str(people), "--seed", "7", "--no-outbreak"], env)
     run(
         ["user", "add", "bench-op", "--role", "venue_operator", "--region", "210800", "--password-stdin"], env, PASSWORD
     )

@@ -78,13 +78,31 @@ def test_demo_fills_a_city_once_per_seed(cli: CliRunner) -> None:
     first = run(cli, "demo", "--people", "40", "--seed", "3")
     assert first.exit_code == 0
     assert "people imported 40, updated 0, unchanged 0" in first.stdout
+    assert "outbreak: " in first.stdout
+    assert "a confirmed case" in first.stdout
     again = run(cli, "demo", "--people", "40", "--seed", "3")
     assert "people imported 0, updated 0, unchanged 40" in again.stdout
+    assert "outbreak: the database holds cases already" in again.stdout
     skipped = run(cli, "demo", "--if-empty")
     assert "already holds people" in skipped.stdout
     other = run(cli, "demo", "--people", "40", "--seed", "4")
     assert other.exit_code == 2
     assert "holds the demo city of seed 3" in other.stderr
+
+
+def test_the_demo_without_its_outbreak_has_no_cases_and_no_tests(cli: CliRunner, runtime: Runtime) -> None:
+    # The benchmarks use this: they give people the facts they measure with, and nothing else.
+    from sqlalchemy import func, select
+
+    from fangkong.cases.models import Case
+    from fangkong.testing.models import TestResult
+
+    plain = run(cli, "demo", "--people", "40", "--seed", "3", "--no-outbreak")
+    assert plain.exit_code == 0
+    assert "outbreak" not in plain.stdout
+    with runtime.database.unit_of_work() as db:
+        assert db.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+        assert db.execute(select(func.count()).select_from(TestResult)).scalar_one() == 0
 
 
 def test_an_import_leaves_one_audit_row_with_its_counts_and_reason(

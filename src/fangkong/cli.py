@@ -214,6 +214,13 @@ def demo(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when the database already holds people.")
     ] = False,
+    outbreak: Annotated[
+        bool,
+        typer.Option(
+            "--outbreak/--no-outbreak",
+            help="Add a small outbreak: test results, two cases, their contacts, codes of every color.",
+        ),
+    ] = True,
 ) -> None:
     """Fill the database with a synthetic city modelled on Yingkou (营口, 210800)."""
     from fangkong.demo import DEMO_PASSWORD, create_demo_accounts, database_is_empty, fill_demo_city
@@ -248,7 +255,7 @@ def demo(
                 progress.update(visits, advance=n, description=f"{counts['check-ins']:,} check-ins")
 
             summary = fill_demo_city(db, keys=rt.keys, people=people, seed=seed, on_people=on_people,
-                                     on_checkins=on_checkins)  # fmt: skip
+                                     on_checkins=on_checkins, with_outbreak=outbreak)  # fmt: skip
         accounts = create_demo_accounts(db) if people else []
     out.print(summary)
     if accounts:
