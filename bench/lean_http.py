@@ -31,11 +31,11 @@ class LoadResult:
     acknowledged: int = 0  # check-ins the server said it stored
 
 
-def encode(request: Request, host: str, headers: dict[str, str]) -> bytes:
+def encode(request: Request, host: str, headers: dict[str, str], content_type: str = "application/json") -> bytes:
     body = b"" if request.body is None else json.dumps(request.body, separators=(",", ":")).encode()
     lines = [f"{request.method} {request.path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
     if request.body is not None:
-        lines.append("Content-Type: application/json")
+        lines.append(f"Content-Type: {content_type}")
     lines += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 

@@ -2,7 +2,7 @@
 
     flock /tmp/fk-bench.lock .venv/bin/python bench/verify_load.py --verifications 20000 --workers 1,2 \\
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--runs 3] [--people 10000] [--devices 64] \\
-        [--profile DIR [--py-spy-option=--gil]]
+        [--route lean|fastapi] [--profile DIR [--py-spy-option=--gil]]
 
 Builds a city on a fresh database the way checkins_load.py does (the demo city, an operator with an API token),
 then, inside the runtime, gives people the facts a city has (negative tests of the last days, a few positives),
@@ -205,10 +205,16 @@ class Answers:
     replies: list[tuple[int, bytes]]
 
 
-async def verify_all(port: int, scans: list[Scan], *, concurrency: int, headers: dict[str, str]) -> Answers:
+# The lean route takes exactly `application/json`; with a charset the FastAPI route answers (door_views.py).
+CONTENT_TYPES = {"lean": "application/json", "fastapi": "application/json; charset=utf-8"}
+
+
+async def verify_all(
+    port: int, scans: list[Scan], *, concurrency: int, headers: dict[str, str], route: str = "lean"
+) -> Answers:
     """run_load's loop (lean_http), keeping every answer for the checks afterwards."""
-    host = "127.0.0.1"
-    wire = [encode(Request("POST", "/api/healthcode/verify", s.body), f"{host}:{port}", headers) for s in scans]
+    host, path, kind = "127.0.0.1", "/api/healthcode/verify", CONTENT_TYPES[route]
+    wire = [encode(Request("POST", path, s.body), f"{host}:{port}", headers, kind) for s in scans]
     result = LoadResult(seconds=0.0)
     replies: list[tuple[int, bytes]] = [(NOT_SENT, b"")] * len(wire)
     next_index = 0
@@ -378,7 +384,7 @@ async def one_run(city: City, args: argparse.Namespace, workers: int, run: int, 
             ping = await run_load("127.0.0.1", port, pings, concurrency=args.devices, headers=headers)
             profiler = profile(args, server.pid, workers, workdir)
             started = dt.datetime.now(dt.UTC)
-            answers = await verify_all(port, scans, concurrency=args.devices, headers=headers)
+            answers = await verify_all(port, scans, concurrency=args.devices, headers=headers, route=args.route)
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
@@ -468,6 +474,9 @@ def main() -> None:
     )
     parser.add_argument("--workers", default="1,2", help="server processes to measure with, e.g. 1,2")
     parser.add_argument("--runs", type=int, default=1, help="runs per worker count (medians reported)")
+    parser.add_argument("--route", choices=sorted(CONTENT_TYPES), default="lean",
+                        help="lean: the devices' route (default); fastapi: the same requests through the FastAPI "
+                             "route, by declaring a charset")  # fmt: skip
     parser.add_argument("--people", type=int, default=10000)
     parser.add_argument("--fevers", type=int, default=20, help="scans with a fever, each of a different person")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to measure as well")
@@ -492,7 +501,7 @@ def main() -> None:
             finally:
                 drop_postgres(args.postgres, name)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{args.verifications} verifications from {args.devices} devices, {args.people} people, "
+    print(f"{args.verifications} verifications ({args.route} route) from {args.devices} devices, {args.people} people, "
           f"{args.runs} run(s) each, median")  # fmt: skip
     print("| figure | " + " | ".join(results) + " |")
     print("| --- |" + " --- |" * len(results))
