@@ -118,6 +118,28 @@ def test_only_a_hash_of_a_token_is_stored(db: Session, keys: Keyring) -> None:
     assert service.user_for_token(db, token=token)[0].username == "gw"
 
 
+def test_a_tokens_use_is_noted_at_most_once_a_minute(db: Session, keys: Keyring) -> None:
+    build_city(db, keys)
+    row, token = service.create_token(db, actor=Actor.system(), user=service.get_user(db, username="gw"))
+    start = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
+
+    def used_at(at: dt.datetime) -> dt.datetime | None:
+        with clock.frozen_at(at):
+            service.user_for_token(db, token=token)
+        db.expire(row)
+        return row.last_used_at
+
+    assert row.last_used_at is None
+    assert used_at(start) == start
+    assert used_at(start + dt.timedelta(seconds=50)) == start  # a device calling all the time: no write
+    assert used_at(start + dt.timedelta(seconds=61)) == start + dt.timedelta(seconds=61)
+    # The group-commit path notes it the same way.
+    with clock.frozen_at(start + dt.timedelta(minutes=3)):
+        service.users_for_token_hashes(db, hashes={service.token_hash(token)})
+    db.expire(row)
+    assert row.last_used_at == start + dt.timedelta(minutes=3)
+
+
 def test_session_cookies_are_signed_and_tied_to_the_session_epoch(db: Session, keys: Keyring) -> None:
     codec = SessionCodec(keys.signing_seed)
     value = codec.issue(user_id=7, epoch=2)

@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,20 +22,42 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from fangkong.app import create_app
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
 
 from ..access_helpers import bearer, city_with_tokens
+from ..conftest import BACKENDS, PG_URL
 
 DEVICES = 64  # more than the thread pool's 40 threads
 REQUESTS = 320
 
 
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A brand-new database the server commits to: a SQLite file, or a database of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/c.db"
+        return
+    name = f"fangkong_live_{uuid.uuid4().hex[:12]}"
+    admin_url = Settings(database_url=PG_URL).sqlalchemy_url()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def server(tmp_path: Path, cheap_password_hashing: None) -> Iterator[tuple[str, Runtime]]:
-    runtime = open_runtime(Settings(database_url=f"sqlite:///{tmp_path}/c.db", secret_key=secrets.token_urlsafe(32)))
+def server(database_url: str, cheap_password_hashing: None) -> Iterator[tuple[str, Runtime]]:
+    runtime = open_runtime(Settings(database_url=database_url, secret_key=secrets.token_urlsafe(32)))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", access_log=False))

@@ -6,11 +6,11 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor, Grant
@@ -250,10 +250,33 @@ def users_for_token_hashes(db: Session, *, hashes: set[bytes]) -> dict[bytes, tu
         .where(ApiToken.token_hash.in_(hashes), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
     ).all()
     now = clock.now()
-    stale = [token_id for _, _, token_id, used in rows if used is None or now - used > dt.timedelta(minutes=1)]
-    if stale:
-        db.execute(update(ApiToken).where(ApiToken.id.in_(stale)).values(last_used_at=now))
+    note_token_use(db, token_ids=[token_id for _, _, token_id, used in rows if _stale(used, now)], now=now)
     return {h: (user_id, token_id) for h, user_id, token_id, _ in rows}
+
+
+USE_NOTED_EVERY = dt.timedelta(minutes=1)  # at most one write a minute per token: devices call many times a second
+
+
+def _stale(last_used_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return last_used_at is None or now - last_used_at > USE_NOTED_EVERY
+
+
+def note_token_use(db: Session, *, token_ids: Sequence[int], now: dt.datetime) -> None:
+    """Note when tokens were last used, skipping a token whose row another transaction is noting right now.
+
+    Waiting for that row lock would be a trap on PostgreSQL: the request holding it may be waiting for a
+    thread of the pool that every waiter occupies (64 devices sharing one token stalled a process). The other
+    transaction notes the time anyway. SQLite has no row locks: its requests take turns (core/deps.py)."""
+    if not token_ids:
+        return
+    table = cast(Table, ApiToken.__table__)
+    free = (
+        select(table.c.id)
+        .where(table.c.id.in_(token_ids),
+               or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - USE_NOTED_EVERY))
+        .with_for_update(skip_locked=True)
+    )  # fmt: skip
+    db.execute(update(table).where(table.c.id.in_(free.scalar_subquery())).values(last_used_at=now))
 
 
 def user_for_token(db: Session, *, token: str) -> tuple[User, ApiToken]:
@@ -269,7 +292,6 @@ def user_for_token_hash(db: Session, *, digest: bytes) -> tuple[User, ApiToken]:
     if user is None or not user.is_active:
         raise Unauthenticated("the token's user is deactivated")
     now = clock.now()
-    # At most one write a minute per token: devices call many times a second.
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-        row.last_used_at = now
+    if _stale(row.last_used_at, now):
+        note_token_use(db, token_ids=[row.id], now=now)
     return user, row
