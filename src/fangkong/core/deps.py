@@ -48,7 +48,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         yield await stack.enter_async_context(contextmanager_in_threadpool(database.unit_of_work()))
 
 
-def get_keys(request: Request) -> Keyring:
+async def get_keys(request: Request) -> Keyring:  # async: no I/O, so no step on the thread pool
     return get_runtime(request).keys
 
 
