@@ -101,6 +101,18 @@ def test_a_resent_batch_creates_nothing_twice(client: TestClient, city: tuple, r
     assert count(runtime) == 2
 
 
+def test_a_batch_s_rejections_come_in_the_scanner_s_language(client: TestClient, city: tuple) -> None:
+    tokens, _ = city
+    rows = [row(venue_ref="V-NOWHERE"), row(client_id="not-a-uuid"), row()]
+    headers = {**bearer(tokens["op1"]), "accept-language": "zh-CN"}
+    result = client.post("/api/checkins/batch", json={"rows": rows}, headers=headers).json()
+    assert [(r["index"], r["reason"]) for r in result["rejected"]] == [
+        (0, "无此场所：V-NOWHERE"),
+        (1, "client_id 不是 UUID，请为每一行生成各自的 UUID"),
+    ]
+    assert result["accepted"] == 1
+
+
 def test_only_operators_may_upload_batches_for_their_venues(client: TestClient, city: tuple) -> None:
     tokens, _ = city
     result = client.post("/api/checkins/batch", json={"rows": [row()]}, headers=bearer(tokens["gw"])).json()

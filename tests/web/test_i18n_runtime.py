@@ -23,6 +23,7 @@ ERRORS = {
     "TooManyAttempts",
     "Unauthenticated",
     "CodeRefused",
+    "Problem",  # a check-in row's rejection (venues/schemas.py)
 }
 # Only printed by commands on the operator's terminal, which speak English.
 CLI_ONLY = {SOURCE / "demo.py", SOURCE / "core/runtime.py", SOURCE / "core/importing.py"}

@@ -70,14 +70,14 @@ class CheckinImporter:
         if isinstance(checked_in, str):
             return checked_in
         if problem := self.limits.problem(checked_in, self.now):
-            return problem
+            return str(problem)  # the command's report is in English
         checked_out: dt.datetime | None = None
         if v["checked_out_at"]:
             out = _instant(v["checked_out_at"], "checked_out_at")
             if isinstance(out, str):
                 return out
             if problem := stay_problem(checked_in, out):
-                return problem
+                return str(problem)
             checked_out = out
         return _Row(row.line, person_id, venue_id, checked_in, checked_out)
 

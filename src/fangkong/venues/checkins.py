@@ -26,7 +26,7 @@ from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.importing import chunks
 from fangkong.people.models import Person
 from fangkong.venues.models import LONGEST_VISIT, Checkin, CheckinSource, Venue
-from fangkong.venues.schemas import BatchResult, BatchRow, RowRejection
+from fangkong.venues.schemas import BatchResult, BatchRow, Problem, RowRejection
 
 CHECKIN = cast(Table, Checkin.__table__)
 _QUERY_CHUNK = 2000
@@ -37,14 +37,15 @@ class Limits:
     retention: dt.timedelta
     future_skew: dt.timedelta
 
-    def problem(self, at: dt.datetime, now: dt.datetime) -> str | None:
+    def problem(self, at: dt.datetime, now: dt.datetime) -> Problem | None:
         """Why a check-in time cannot be stored, or None."""
         if at.tzinfo is None:
-            return "checked_in_at has no UTC offset; write it like 2022-03-20T14:05:00+08:00"
+            return Problem("checked_in_at has no UTC offset; write it like 2022-03-20T14:05:00+08:00")
         if at > now + self.future_skew:
-            return "checked_in_at is in the future; check the scanner's clock"
+            return Problem("checked_in_at is in the future; check the scanner's clock")
         if at < now - self.retention:
-            return f"checked_in_at is older than the retention period of {self.retention.days} days"
+            return Problem("checked_in_at is older than the retention period of %(days)s days",
+                           {"days": self.retention.days})  # fmt: skip
         return None
 
 
@@ -81,9 +82,9 @@ def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits:
     for index, row in enumerate(rows):
         reason = _row_problem(actor, row, venues, people, limits, now)
         if reason is None and row.client_id in seen_client_ids:
-            reason = "client_id repeats an earlier row of this batch"
+            reason = Problem("client_id repeats an earlier row of this batch")
         if reason is not None:
-            rejected.append(RowRejection(index=index, client_id=row.client_id, reason=reason))
+            rejected.append(RowRejection.of(index, row.client_id, reason))
             continue
         seen_client_ids.add(row.client_id)
         candidates.append((index, row, people[row.person_ref], venues[row.venue_ref].id))
@@ -96,31 +97,31 @@ def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits:
 
 def _row_problem(
     actor: Actor, row: BatchRow, venues: dict[str, Venue], people: dict[str, int], limits: Limits, now: dt.datetime
-) -> str | None:
+) -> Problem | None:
     try:
         uuid.UUID(row.client_id)
     except ValueError:
-        return "client_id is not a UUID; give every row its own UUID"
+        return Problem("client_id is not a UUID; give every row its own UUID")
     venue = venues.get(row.venue_ref)
     if venue is None:
-        return f"unknown venue {row.venue_ref}"
+        return Problem("unknown venue %(ref)s", {"ref": row.venue_ref})
     if not may_check_in_at(actor, venue):
-        return f"venue {row.venue_ref} is not yours"
+        return Problem("venue %(ref)s is not yours", {"ref": row.venue_ref})
     if row.person_ref not in people:
-        return f"unknown person {row.person_ref}"
+        return Problem("unknown person %(ref)s", {"ref": row.person_ref})
     if problem := limits.problem(row.checked_in_at, now):
         return problem
     return stay_problem(row.checked_in_at, row.checked_out_at)
 
 
-def stay_problem(checked_in_at: dt.datetime, checked_out_at: dt.datetime | None) -> str | None:
+def stay_problem(checked_in_at: dt.datetime, checked_out_at: dt.datetime | None) -> Problem | None:
     """Why a check-out cannot be stored with this check-in, or None."""
     if checked_out_at is None:
         return None
     if checked_out_at < checked_in_at:
-        return "checked_out_at is before checked_in_at"
+        return Problem("checked_out_at is before checked_in_at")
     if checked_out_at - checked_in_at > LONGEST_VISIT:
-        return "checked_out_at is more than 24 hours after checked_in_at; check the scanner's clock"
+        return Problem("checked_out_at is more than 24 hours after checked_in_at; check the scanner's clock")
     return None
 
 

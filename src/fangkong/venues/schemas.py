@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from fangkong.venues.models import VenueKind
+from fangkong.web.i18n import gettext
 
 
 class VenueCreate(BaseModel):
@@ -70,10 +72,36 @@ class BatchIn(BaseModel):
     rows: list[BatchRow] = Field(max_length=10_000)
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a row cannot be stored: an English msgid with its parameters, put in the reader's language where it is
+    answered (a batch's rows, in the API's view) or left in English (the CSV import's command-line report)."""
+
+    msgid: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.msgid % self.params if self.params else self.msgid
+
+
 class RowRejection(BaseModel):
     index: int
     client_id: str
     reason: str
+    _problem: Problem | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(cls, index: int, client_id: str, problem: Problem) -> RowRejection:
+        rejection = cls(index=index, client_id=client_id, reason=str(problem))
+        rejection._problem = problem
+        return rejection
+
+    def in_language(self, lang: str) -> RowRejection:
+        if self._problem is None:
+            return self
+        return RowRejection.of(self.index, self.client_id, self._problem).model_copy(
+            update={"reason": gettext(lang, self._problem.msgid, **self._problem.params)}
+        )
 
 
 class BatchResult(BaseModel):

@@ -27,6 +27,7 @@ from fangkong.venues.schemas import (
     VenueRead,
     VenueUpdate,
 )
+from fangkong.web.i18n import request_language
 
 router = APIRouter(tags=["venues"])
 # The door check-in is the busiest route of the city: its router is matched first (matching walks the routes).
@@ -150,4 +151,5 @@ async def batch(request: Request, batch_in: BatchIn, credentials: Credentials = 
     upload = BatchUpload(batch_in.rows, limits(request), client_address(request), token_hash=digest, user_id=user_id)
     result = await _writer(request).run(upload)
     assert isinstance(result, BatchResult)
-    return result
+    lang = request_language(request)
+    return result.model_copy(update={"rejected": [r.in_language(lang) for r in result.rejected]})
