@@ -9,6 +9,9 @@ Resident account `wang` is 王芳 herself.
 
 from __future__ import annotations
 
+import re
+
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
@@ -58,3 +61,18 @@ def build_city(db: Session, keys: Keyring) -> None:
             db, actor=Actor.system(), username=username, password=PASSWORD, grants=[(role, region)], person_ref=person
         )
     db.flush()
+
+
+def csrf(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def log_in(client: TestClient, username: str) -> None:
+    """Sign in through the login form, as whoever was signed in before leaves."""
+    client.cookies.clear()
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303, response.text

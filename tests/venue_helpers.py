@@ -44,3 +44,13 @@ def venue_city(runtime: Runtime, keys: Keyring) -> tuple[dict[str, str], dict[st
             _, tokens[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
         posters = {name: v.token for name, v in venues.items()}
     return tokens, posters
+
+
+def door_city(runtime: Runtime, keys: Keyring) -> dict[str, str]:
+    """venue_city's tokens, and a hospital of op1's (it also wants a negative test from the last 48 hours)."""
+    found, _ = venue_city(runtime, keys)
+    with runtime.database.unit_of_work() as db:
+        op1 = actor_for(db, user=get_user(db, username="op1"), channel=Channel.api)
+        create_venue(db, actor=op1, venue_in=VenueCreate(ref="V-HOSPITAL", name="站前区人民医院",
+                                                         kind=VenueKind.hospital, region_code="210802001"))  # fmt: skip
+    return found

@@ -14,10 +14,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.service import create_token, create_user, get_user
+from fangkong.auth.service import actor_for, create_token, create_user, get_user
+from fangkong.cases.contacts import Decision, decide
+from fangkong.cases.models import Contact
+from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import make_resident_id
 from fangkong.core.runtime import Runtime
@@ -25,7 +29,7 @@ from fangkong.people.models import Person
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
 from ..access_helpers import PASSWORD
-from ..helpers import load_people, people_csv
+from ..helpers import load_people, people_csv, run
 from ..venue_helpers import venue_city
 
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -64,3 +68,16 @@ def outbreak(runtime: Runtime, keys: Keyring) -> dict[str, str]:
     add_visit(runtime, "li-qiang", "V-GANGDU", at("15:00"), at("15:40"))
     add_visit(runtime, "zhao-min", "V-GANGDU", at("15:10"), at("15:50"))
     return tokens
+
+
+def confirm_case_and_close_contact(runtime: Runtime, cli: CliRunner) -> int:
+    """王芳 confirmed by the investigator through the CLI, and 李强 decided her close contact; his contact id."""
+    result = run(cli, "case", "confirm", "--person", "wang-fang", "--onset", ONSET, "--isolated", ISOLATED,
+                 "--as", "inv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with runtime.database.unit_of_work() as db:
+        li = db.execute(select(Person.id).where(Person.ref == "li-qiang")).scalar_one()
+        contact = db.execute(select(Contact).where(Contact.person_id == li)).scalar_one()
+        inv = actor_for(db, user=get_user(db, username="inv"), channel=Channel.cli)
+        decide(db, actor=inv, contact_id=contact.id, decision=Decision.close)
+        return contact.id

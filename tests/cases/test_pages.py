@@ -18,7 +18,7 @@ from fangkong.core.audit_models import AuditAction, AuditEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from ..access_helpers import PASSWORD
+from ..access_helpers import csrf, log_in
 from ..helpers import run
 from .case_helpers import ONSET, outbreak
 
@@ -31,19 +31,6 @@ def client(runtime: Runtime, keys: Keyring) -> Iterator[TestClient]:
     outbreak(runtime, keys)
     with TestClient(create_app(runtime), headers=BROWSER, follow_redirects=False) as c:
         yield c
-
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def log_in(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    token = csrf(client.get("/login").text)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303, response.text
 
 
 def confirm_through_the_form(client: TestClient, person: str = "wang-fang", **fields: str) -> Response:

@@ -22,23 +22,17 @@ from fangkong.core.runtime import Runtime
 from fangkong.healthcode.door import issue_for, verify_at_door
 from fangkong.healthcode.token import verify
 from fangkong.people.models import Person
-from fangkong.venues.models import Checkin, VenueKind
-from fangkong.venues.schemas import VenueCreate
-from fangkong.venues.service import create_venue
+from fangkong.venues.models import Checkin
 
 from ..access_helpers import bearer
-from ..venue_helpers import venue_city
+from ..venue_helpers import door_city
 
 NOW = dt.datetime(2022, 3, 21, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def tokens(runtime: Runtime, keys: Keyring) -> Iterator[dict[str, str]]:
-    found, _ = venue_city(runtime, keys)
-    with runtime.database.unit_of_work() as db:
-        op1 = actor_for(db, user=get_user(db, username="op1"), channel=Channel.api)
-        create_venue(db, actor=op1, venue_in=VenueCreate(ref="V-HOSPITAL", name="站前区人民医院",
-                                                         kind=VenueKind.hospital, region_code="210802001"))  # fmt: skip
+    found = door_city(runtime, keys)
     with clock.frozen_at(NOW):
         yield found
 

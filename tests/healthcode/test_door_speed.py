@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from fangkong.app import create_app
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import ApiToken, User
-from fangkong.auth.service import actor_for, get_user, token_hash, user_for_token_hash
+from fangkong.auth.service import actor_for, token_hash, user_for_token_hash
 from fangkong.core import clock
 from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
@@ -30,12 +30,10 @@ from fangkong.healthcode.policy import Color
 from fangkong.people.models import Person
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for, withdraw_result
-from fangkong.venues.models import Checkin, VenueKind
-from fangkong.venues.schemas import VenueCreate
-from fangkong.venues.service import create_venue
+from fangkong.venues.models import Checkin
 
 from ..access_helpers import bearer
-from ..venue_helpers import venue_city
+from ..venue_helpers import door_city
 
 NOW = dt.datetime(2022, 3, 21, 2, 0, tzinfo=dt.UTC)
 T = TypeVar("T")
@@ -43,11 +41,7 @@ T = TypeVar("T")
 
 @pytest.fixture
 def tokens_(runtime: Runtime, keys: Keyring) -> Iterator[dict[str, str]]:
-    found, _ = venue_city(runtime, keys)
-    with runtime.database.unit_of_work() as db:
-        op1 = actor_for(db, user=get_user(db, username="op1"), channel=Channel.api)
-        create_venue(db, actor=op1, venue_in=VenueCreate(ref="V-HOSPITAL", name="站前区人民医院",
-                                                         kind=VenueKind.hospital, region_code="210802001"))  # fmt: skip
+    found = door_city(runtime, keys)
     with clock.frozen_at(NOW):
         yield found
 

@@ -16,8 +16,6 @@ from fangkong.app import create_app
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
 from fangkong.auth.service import actor_for, create_user, get_user
-from fangkong.cases.contacts import Decision, decide
-from fangkong.cases.models import Contact
 from fangkong.core import clock
 from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
@@ -28,15 +26,13 @@ from fangkong.healthcode.pages import POLL_SECONDS, cause_text, labels_needing_t
 from fangkong.healthcode.pages_appeals import RESULT_LABELS
 from fangkong.healthcode.policy import Color
 from fangkong.healthcode.token import verify
-from fangkong.people.models import Person
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result
 from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.web.i18n import gettext
 
-from ..access_helpers import PASSWORD
-from ..cases.case_helpers import ISOLATED, ONSET, at, outbreak
-from ..helpers import run
+from ..access_helpers import PASSWORD, csrf, log_in
+from ..cases.case_helpers import at, confirm_case_and_close_contact, outbreak
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "en"}
 HTMX = {"hx-request": "true"}
@@ -66,19 +62,6 @@ def operator(runtime: Runtime, scene: dict) -> Iterator[TestClient]:
     with browser(runtime) as c:
         log_in(c, "op1")
         yield c
-
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def log_in(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    token = csrf(client.get("/login").text)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303, response.text
 
 
 def positive_test(runtime: Runtime, ref: str = "wang-fang") -> int:
@@ -167,17 +150,11 @@ def test_the_live_fragment_carries_a_qr_of_a_token_that_verifies(client: TestCli
 
 def li_qiang_as_a_resident(runtime: Runtime, cli: CliRunner) -> int:
     """王芳 confirmed; 李强, her close contact, gets a resident account `li`. Returns his contact record's id."""
-    result = run(cli, "case", "confirm", "--person", "wang-fang", "--onset", ONSET, "--isolated", ISOLATED,
-                 "--as", "inv")  # fmt: skip
-    assert result.exit_code == 0, result.output
+    contact_id = confirm_case_and_close_contact(runtime, cli)
     with runtime.database.unit_of_work() as db:
-        li = db.execute(select(Person.id).where(Person.ref == "li-qiang")).scalar_one()
-        contact = db.execute(select(Contact).where(Contact.person_id == li)).scalar_one()
-        inv = actor_for(db, user=get_user(db, username="inv"), channel=Channel.cli)
-        decide(db, actor=inv, contact_id=contact.id, decision=Decision.close)
         create_user(db, actor=Actor.system(), username="li", password=PASSWORD,
                     grants=[(Role.resident, "210802001001002")], person_ref="li-qiang")  # fmt: skip
-        return contact.id
+    return contact_id
 
 
 def test_the_why_page_says_when_the_code_changes_and_lists_its_history(

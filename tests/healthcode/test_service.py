@@ -12,8 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from fangkong.auth.service import actor_for, get_user
-from fangkong.cases.contacts import Decision, decide
-from fangkong.cases.models import Contact, ContactEvidence, EvidenceKind
+from fangkong.cases.models import ContactEvidence, EvidenceKind
 from fangkong.core import clock
 from fangkong.core.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.core.crypto import Keyring
@@ -21,10 +20,9 @@ from fangkong.core.errors import Invalid
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import review, telling_exposure
-from fangkong.people.models import Person
 from fangkong.testing.service import withdraw_result
 
-from ..cases.case_helpers import ISOLATED, ONSET, at, outbreak
+from ..cases.case_helpers import ISOLATED, ONSET, at, confirm_case_and_close_contact, outbreak
 from ..helpers import run
 
 DAY = dt.timedelta(days=1)
@@ -43,18 +41,6 @@ def code(cli: CliRunner, ref: str, *extra: str) -> dict[str, Any]:
     result = run(cli, "code", "show", ref, "--json", *extra)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)  # type: ignore[no-any-return]
-
-
-def confirm_case_and_close_contact(runtime: Runtime, cli: CliRunner) -> int:
-    result = run(cli, "case", "confirm", "--person", "wang-fang", "--onset", ONSET, "--isolated", ISOLATED,
-                 "--as", "inv")  # fmt: skip
-    assert result.exit_code == 0, result.output
-    with runtime.database.unit_of_work() as db:
-        li = db.execute(select(Person.id).where(Person.ref == "li-qiang")).scalar_one()
-        contact = db.execute(select(Contact).where(Contact.person_id == li)).scalar_one()
-        inv = actor_for(db, user=get_user(db, username="inv"), channel=Channel.cli)
-        decide(db, actor=inv, contact_id=contact.id, decision=Decision.close)
-        return contact.id
 
 
 def test_a_confirmed_case_is_red_and_says_why(cli: CliRunner, scene: dict) -> None:

@@ -99,9 +99,7 @@ class RowRejection(BaseModel):
     def in_language(self, lang: str) -> RowRejection:
         if self._problem is None:
             return self
-        return RowRejection.of(self.index, self.client_id, self._problem).model_copy(
-            update={"reason": gettext(lang, self._problem.msgid, **self._problem.params)}
-        )
+        return self.model_copy(update={"reason": gettext(lang, self._problem.msgid, **self._problem.params)})
 
 
 class BatchResult(BaseModel):
