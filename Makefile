@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck clean-db
+.PHONY: run test lint typecheck architecture clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: lint typecheck
+# The layer order and the independence of sibling domains (import-linter contracts in pyproject.toml).
+architecture: $(VENV)/.installed-test
+	$(BIN)/lint-imports
+
+test: lint typecheck architecture
 	$(BIN)/pytest
 
 clean-db:

@@ -33,7 +33,7 @@ FANGKONG = [sys.executable, "-m", "fangkong.cli"]
 
 
 def make_files(people: int, seed: int) -> tuple[Path, Path]:
-    from fangkong.demo import city_regions, generate_people
+    from fangkong.demo.population import city_regions, generate_people
 
     OUT.mkdir(parents=True, exist_ok=True)
     regions = OUT / f"regions-{seed}.csv"

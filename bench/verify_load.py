@@ -60,18 +60,18 @@ from lean_http import LoadResult, Request, encode, read_response, run_load
 from pg import drop_postgres, fresh_postgres
 
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.service import actor_for, get_user
-from fangkong.core.audit_models import Channel
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
 from fangkong.healthcode import door
 from fangkong.healthcode.models import FeverRecord
-from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import evaluate_person
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color
+from fangkong.policy.service import edition_in_force
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for
-from fangkong.tracing.policy import edition_in_force
 from fangkong.venues.models import Checkin, CheckinSource, Venue, VenueKind
 from fangkong.venues.schemas import VenueCreate
 from fangkong.venues.service import create_venue

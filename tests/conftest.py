@@ -18,11 +18,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from fangkong import registry
 from fangkong.core import migrate
 from fangkong.core.config import Settings
 from fangkong.core.crypto import Keyring
 from fangkong.core.db import Database, make_engine
 from fangkong.core.runtime import Runtime, set_runtime
+
+# The domains' models and fact subscriptions, as the application and the CLI install them.
+registry.install()
 
 PG_URL = os.environ.get("FANGKONG_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgres") else [])

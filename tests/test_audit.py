@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
+from fangkong.auth.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.auth.service import actor_for, get_user
-from fangkong.core.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Forbidden, Invalid, NotFound
 from fangkong.core.runtime import Runtime

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from fangkong.app import create_app
 from fangkong.auth import service
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role, User
 from fangkong.auth.sessions import SessionCodec
 from fangkong.core import clock
-from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Conflict, Invalid
 from fangkong.core.runtime import Runtime

@@ -110,7 +110,7 @@ def test_an_import_leaves_one_audit_row_with_its_counts_and_reason(
 ) -> None:
     from sqlalchemy import select
 
-    from fangkong.core.audit_models import AuditAction, AuditEvent
+    from fangkong.auth.audit_models import AuditAction, AuditEvent
 
     run(cli, "import", "regions", write(tmp_path, "r.csv", REGIONS_CSV))
     run(cli, "import", "people", write(tmp_path, "p.csv", PEOPLE), "--reason", "2022 census update")

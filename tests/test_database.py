@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select
 
-from fangkong.all_models import Person  # noqa: F401 - complete metadata
+from fangkong import registry
 from fangkong.core.config import Settings
 from fangkong.core.db import Base, Database
 from fangkong.core.errors import ConfigurationError
@@ -17,6 +17,7 @@ from fangkong.core.runtime import open_runtime
 
 
 def test_the_migrations_build_exactly_the_models_schema(connection: Connection) -> None:
+    registry.import_models()
     diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
 

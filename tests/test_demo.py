@@ -6,13 +6,14 @@ from sqlalchemy.orm import Session
 from fangkong.cases.models import Case, Classification, Contact, ContactStatus
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import parse_resident_id
-from fangkong.demo import DISTRICTS, city_regions, fill_demo_city, generate_people
-from fangkong.demo_outbreak import DEMO_RESIDENT, fill_demo_outbreak
+from fangkong.demo.city import fill_demo_city
+from fangkong.demo.outbreak import DEMO_RESIDENT, fill_demo_outbreak
+from fangkong.demo.population import DISTRICTS, city_regions, generate_people
 from fangkong.healthcode.engine import ReasonCode
 from fangkong.healthcode.models import Appeal, AppealStatus
-from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import current, parse_reasons
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color
 from fangkong.regions.models import Household, Region
 from fangkong.regions.service import get_region
 

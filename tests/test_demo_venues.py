@@ -1,4 +1,4 @@
-"""The demo city's venues and check-ins (fangkong.venues.demo_data), and `fill_demo_city` writing them."""
+"""The demo city's venues and check-ins (fangkong.demo.venues), and `fill_demo_city` writing them."""
 
 import datetime as dt
 import re
@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import parse_resident_id
-from fangkong.demo import city_regions, fill_demo_city, generate_people
-from fangkong.people.models import Person
-from fangkong.venues.demo_data import (
+from fangkong.demo.city import fill_demo_city
+from fangkong.demo.population import city_regions, generate_people
+from fangkong.demo.venues import (
     BEIJING,
     Resident,
     VenueSpec,
@@ -20,6 +20,7 @@ from fangkong.venues.demo_data import (
     demo_venues,
     keep_residents,
 )
+from fangkong.people.models import Person
 from fangkong.venues.models import Checkin, Venue, VenueKind
 
 TODAY = dt.date(2026, 11, 22)

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fangkong.app import create_app
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.auth.models import User
 from fangkong.auth.sessions import SESSION_COOKIE
-from fangkong.core.audit_models import AuditAction, AuditEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 

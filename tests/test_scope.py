@@ -99,9 +99,9 @@ def test_the_cli_as_a_user_is_scoped_like_the_api(cli: CliRunner, city: dict[str
 def test_the_scope_helper_is_the_only_filter(db: Session, keys: Keyring) -> None:
     # A user without any people-reading role sees nobody even in their own region.
     build_city(db, keys)
-    from fangkong.auth.scope import people_query
+    from fangkong.auth.audit_models import Channel
     from fangkong.auth.service import actor_for
-    from fangkong.core.audit_models import Channel
+    from fangkong.people.scope import people_query
 
     lab = actor_for(db, user=get_user(db, username="lab"), channel=Channel.api)
     assert db.execute(people_query(lab)).scalars().all() == []

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
 from fangkong.auth.service import actor_for, create_token, create_user, get_user
-from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 from fangkong.venues.models import Venue, VenueKind

@@ -1,4 +1,4 @@
-"""The ASGI application: the JSON API under /api, and (from the access issue on) the pages."""
+"""The ASGI application: the JSON API under /api and the pages, each domain's parts read from the registry."""
 
 from __future__ import annotations
 
@@ -15,34 +15,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fangkong import __version__
-from fangkong.auth.pages import router as auth_pages
-from fangkong.auth.views import router as auth_router
-from fangkong.cases.pages import router as case_pages
-from fangkong.cases.pages_chain import router as chain_pages
-from fangkong.cases.pages_contacts import router as contact_pages
-from fangkong.cases.views import router as cases_router
+from fangkong import __version__, registry
 from fangkong.core.deps import DbSession
+from fangkong.core.domains import job_enabled, resolve, run_periodically
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
-from fangkong.healthcode.door_views import fast_verify_route
-from fangkong.healthcode.jobs import refresh_periodically
-from fangkong.healthcode.pages import router as healthcode_pages
-from fangkong.healthcode.pages_appeals import router as appeal_pages
-from fangkong.healthcode.pages_door import router as door_pages
-from fangkong.healthcode.views import router as healthcode_router
-from fangkong.people.pages import router as people_pages
-from fangkong.people.views import router as people_router
-from fangkong.regions.views import router as regions_router
-from fangkong.testing.views import router as testing_router
-from fangkong.tracing.views import router as tracing_router
-from fangkong.venues.door import checkin_writer
-from fangkong.venues.jobs import purge_periodically
-from fangkong.venues.operator_pages import router as operator_pages
-from fangkong.venues.pages import router as venue_pages
-from fangkong.venues.views import door_router
-from fangkong.venues.views import router as venues_router
 from fangkong.web import install as install_web
 from fangkong.web.errors import error_page, wants_html_error
 from fangkong.web.i18n import gettext, request_language, translator
@@ -90,11 +68,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
-    jobs = []
-    if runtime.settings.checkin_purge_interval_seconds > 0:
-        jobs.append(asyncio.create_task(purge_periodically(runtime)))
-    if runtime.settings.code_refresh_interval_seconds > 0:
-        jobs.append(asyncio.create_task(refresh_periodically(runtime)))
+    # One runner for every domain's periodic jobs (the registry's list), each in its own task.
+    jobs = [asyncio.create_task(run_periodically(job, runtime)) for job in registry.jobs() if job_enabled(job, runtime)]
     # Everything loaded so far lives as long as the process: keep it out of the collector's full passes, which
     # otherwise walk it every few thousand allocations (a quarter of a slow trace's time, bench/tracing.py).
     gc.freeze()
@@ -117,15 +92,21 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    registry.install()
     app.state.runtime = runtime or get_runtime()
-    app.state.checkin_writer = checkin_writer(app.state.runtime.database)
     _install_error_handlers(app)
-    # The door devices' health-code verification is matched before every other route, outside FastAPI's nested
-    # routers (healthcode/door_views.py); what it does not answer itself goes to the FastAPI route in views.py.
-    app.router.routes.insert(0, fast_verify_route())
+    for domain in registry.DOMAINS:
+        if domain.setup:
+            resolve(domain.setup)(app, app.state.runtime)
+    # Hot paths (the door devices' health-code verification) are matched before every other route, outside
+    # FastAPI's nested routers (healthcode/door_views.py); what they do not answer goes on to the FastAPI routes.
+    for factory in (f for domain in registry.DOMAINS for f in domain.first_routes):
+        app.router.routes.insert(0, resolve(factory)())
 
     api = APIRouter(prefix="/api")
-    api.include_router(door_router)
+    # FastAPI walks its route list in order: the check-in routes come first (matching cost 15% at the end of it).
+    for router in (r for domain in registry.DOMAINS for r in domain.first_api):
+        api.include_router(resolve(router))
 
     @api.get("/ping", tags=["system"])
     async def ping() -> dict[str, str]:
@@ -139,14 +120,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         db.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    api.include_router(regions_router)
-    api.include_router(auth_router)
-    api.include_router(people_router)
-    api.include_router(venues_router)
-    api.include_router(tracing_router)
-    api.include_router(cases_router)
-    api.include_router(testing_router)
-    api.include_router(healthcode_router)
+    for router in (r for domain in registry.DOMAINS for r in domain.api):
+        api.include_router(resolve(router))
     app.include_router(api)
     install_web(app)
 
@@ -160,15 +135,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             swagger_favicon_url=static_url("img/favicon.svg"),
         )
 
-    app.include_router(auth_pages)
-    app.include_router(people_pages)
-    app.include_router(venue_pages)
-    app.include_router(operator_pages)
-    app.include_router(case_pages)
-    app.include_router(contact_pages)
-    app.include_router(chain_pages)
-    app.include_router(healthcode_pages)
-    app.include_router(appeal_pages)
-    app.include_router(door_pages)
+    for router in (r for domain in registry.DOMAINS for r in domain.pages):
+        app.include_router(resolve(router))
 
     return app

@@ -22,13 +22,13 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from fangkong import demo
 from fangkong.app import create_app
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.service import actor_for, create_token, get_user
-from fangkong.core.audit_models import Channel
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
+from fangkong.demo import city as demo
 from fangkong.people.service import get_person
 from fangkong.venues import service as venue_service
 from fangkong.venues.models import VenueKind

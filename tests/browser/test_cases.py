@@ -26,9 +26,9 @@ from fangkong.core import clock
 from fangkong.core.config import city_zone
 from fangkong.core.runtime import Runtime
 from fangkong.people.models import Person
+from fangkong.policy.service import policy_in_force
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region, subtree_clause
-from fangkong.tracing.policy import policy_in_force
 from fangkong.tracing.service import traced_contacts
 
 from .conftest import DemoCity, box_of

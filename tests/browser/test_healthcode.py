@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from fangkong import demo
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role, User
 from fangkong.auth.service import actor_for, create_user, get_user
 from fangkong.cases.models import Case, Contact
 from fangkong.core import clock
-from fangkong.core.audit_models import Channel
 from fangkong.core.runtime import Runtime
+from fangkong.demo import city as demo
 from fangkong.healthcode import service as codes
 from fangkong.healthcode import token as tokens
 from fangkong.people.models import Person

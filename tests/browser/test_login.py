@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fangkong.demo import DEMO_TITLES
+from fangkong.demo.city import DEMO_TITLES
 
 from .conftest import DemoCity, box_of
 

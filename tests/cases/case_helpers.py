@@ -17,11 +17,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
 from fangkong.auth.service import actor_for, create_token, create_user, get_user
 from fangkong.cases.contacts import Decision, decide
 from fangkong.cases.models import Contact
-from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import make_resident_id
 from fangkong.core.runtime import Runtime

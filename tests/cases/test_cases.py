@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.cases.models import CaseEvent
-from fangkong.core.audit_models import AuditAction, AuditEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.models import SystemSetting
 from fangkong.core.runtime import Runtime

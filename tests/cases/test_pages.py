@@ -13,8 +13,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.cases.models import Case
-from fangkong.core.audit_models import AuditAction, AuditEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 

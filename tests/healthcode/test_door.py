@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from fangkong.app import create_app
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.service import actor_for, get_user
 from fangkong.cases.models import Classification
 from fangkong.cases.service import CaseChangeRequest, report_case
 from fangkong.core import clock
-from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode.door import issue_for, verify_at_door

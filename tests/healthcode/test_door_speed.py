@@ -15,10 +15,10 @@ from sqlalchemy import func, select, update
 
 from fangkong.app import create_app
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import ApiToken, User
 from fangkong.auth.service import actor_for, token_hash, user_for_token_hash
 from fangkong.core import clock
-from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime
@@ -26,8 +26,8 @@ from fangkong.healthcode import door
 from fangkong.healthcode import token as tokens
 from fangkong.healthcode.door_writer import DoorScan, DoorVerifier, verify_scans
 from fangkong.healthcode.models import CodeChange, FeverRecord, HealthCode
-from fangkong.healthcode.policy import Color
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for, withdraw_result
 from fangkong.venues.models import Checkin

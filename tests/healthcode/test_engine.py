@@ -27,7 +27,7 @@ from fangkong.healthcode.engine import (
     Tier,
     evaluate,
 )
-from fangkong.healthcode.policy import EDITIONS, load_policy
+from fangkong.policy.editions import EDITIONS, load_policy
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2022, 7, 1, 9, 0, tzinfo=CST)  # the last exposure, unless a test says otherwise

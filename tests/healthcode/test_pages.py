@@ -14,18 +14,18 @@ from typer.testing import CliRunner
 
 from fangkong.app import create_app
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
 from fangkong.auth.service import actor_for, create_user, get_user
 from fangkong.core import clock
-from fangkong.core.audit_models import Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode import door
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.pages import POLL_SECONDS, cause_text, labels_needing_translation, negatives_needed, qr_svg
 from fangkong.healthcode.pages_appeals import RESULT_LABELS
-from fangkong.healthcode.policy import Color
 from fangkong.healthcode.token import verify
+from fangkong.policy.editions import Color
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result
 from fangkong.venues.models import Checkin, CheckinSource

@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 from sqlalchemy.orm import Session
 
-from fangkong.healthcode.policy import (
+from fangkong.policy.editions import (
     DEFAULT_EDITION,
     EDITIONS,
     Care,
@@ -22,7 +22,7 @@ from fangkong.healthcode.policy import (
 )
 
 DAYS = timedelta(days=1)
-CN_9 = resources.files("fangkong.healthcode").joinpath("policies", "cn-9.toml").read_text(encoding="utf-8")
+CN_9 = resources.files("fangkong.policy").joinpath("editions_data", "cn-9.toml").read_text(encoding="utf-8")
 
 
 def red(days: int, care: Care = Care.centralized_quarantine) -> Phase:
@@ -39,7 +39,7 @@ def test_the_9th_edition_is_the_default() -> None:
 
 
 def test_the_policy_folder_holds_exactly_the_editions() -> None:
-    folder = resources.files("fangkong.healthcode").joinpath("policies")
+    folder = resources.files("fangkong.policy").joinpath("editions_data")
     assert sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".toml")) == sorted(
         f"{edition}.toml" for edition in EDITIONS
     )
@@ -135,7 +135,7 @@ def test_tracing_reads_its_values_from_the_edition_in_force(
     db: Session, edition: str, lookback_days: int, secondary: bool
 ) -> None:
     from fangkong.core.models import SystemSetting
-    from fangkong.tracing.policy import policy_in_force
+    from fangkong.policy.service import policy_in_force
 
     db.add(SystemSetting(key="policy_edition", value=edition))
     db.flush()

@@ -26,8 +26,8 @@ from fangkong.healthcode.engine import (
     Tier,
     evaluate,
 )
-from fangkong.healthcode.policy import EDITIONS, Care, Color, Phase, TierRule, load_policy
 from fangkong.healthcode.reasons import render
+from fangkong.policy.editions import EDITIONS, Care, Color, Phase, TierRule, load_policy
 
 CITY = ZoneInfo("Asia/Shanghai")
 EXPOSURE = datetime(2022, 3, 20, 14, 40, tzinfo=CITY)

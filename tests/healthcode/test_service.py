@@ -11,15 +11,15 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
+from fangkong.auth.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.auth.service import actor_for, get_user
 from fangkong.cases.models import ContactEvidence, EvidenceKind
 from fangkong.core import clock
-from fangkong.core.audit_models import AuditAction, AuditEvent, Channel
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Invalid
 from fangkong.core.runtime import Runtime
-from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import review, telling_exposure
+from fangkong.policy.editions import Color
 from fangkong.testing.service import withdraw_result
 
 from ..cases.case_helpers import ISOLATED, ONSET, at, confirm_case_and_close_contact, outbreak

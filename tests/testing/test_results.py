@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
-from fangkong.core.audit_models import AuditAction, AuditEvent
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 from fangkong.people.models import Person

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
-from fangkong.core.audit_models import AuditAction, AuditEvent
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 from fangkong.people.models import Person
@@ -94,7 +94,7 @@ def test_a_stay_that_began_the_day_before_is_found(runtime: Runtime, cli: CliRun
 def test_bad_times_are_refused_with_the_expected_form(cli: CliRunner, scene: dict) -> None:
     result = run(cli, "trace", "--person", "wang-fang", "--from", "yesterday", "--to", TO)
     assert result.exit_code == 2
-    assert "--from 'yesterday' is not an ISO 8601 time like 2022-03-20T14:05:00+08:00" in result.output
+    assert "--from 'yesterday' is not an ISO 8601 time with offset, like 2022-03-20T14:05:00+08:00" in result.output
     result = run(cli, "trace", "--person", "wang-fang", "--from", TO, "--to", FROM)
     assert "the end of the window must be after its start" in result.output
 

@@ -144,7 +144,7 @@ def test_purging_in_chunks_deletes_the_oldest_first_and_everything_past_retentio
     runtime: Runtime, tokens: dict[str, bytes]
 ) -> None:
     from fangkong.auth.actor import Actor
-    from fangkong.core.audit_models import AuditAction, AuditEvent
+    from fangkong.auth.audit_models import AuditAction, AuditEvent
     from fangkong.people.models import Person
     from fangkong.venues.checkins import purge, purge_in_chunks
     from fangkong.venues.models import Venue

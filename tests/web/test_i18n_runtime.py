@@ -7,10 +7,10 @@ from babel.messages.pofile import read_po
 
 import fangkong
 from fangkong.auth.actor import Actor, Grant
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
 from fangkong.auth.pages import actions_for
 from fangkong.core import validation_messages
-from fangkong.core.audit_models import Channel
 
 PO_FILE = Path(fangkong.__file__).parent / "web/locales/zh_CN/LC_MESSAGES/messages.po"
 SOURCE = Path(fangkong.__file__).parent
@@ -25,8 +25,14 @@ ERRORS = {
     "CodeRefused",
     "Problem",  # a check-in row's rejection (venues/schemas.py)
 }
-# Only printed by commands on the operator's terminal, which speak English.
-CLI_ONLY = {SOURCE / "demo.py", SOURCE / "core/runtime.py", SOURCE / "core/importing.py"}
+# Only printed by commands on the operator's terminal, which speak English (the demo city, start-up, imports, and
+# the registry's wiring, which fails before any request is served).
+CLI_ONLY = {
+    *(SOURCE / "demo").glob("*.py"),
+    SOURCE / "core/runtime.py",
+    SOURCE / "core/importing.py",
+    SOURCE / "core/facts.py",
+}
 
 
 def translated() -> set[str]:

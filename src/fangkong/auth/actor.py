@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
-from fangkong.core.audit_models import Channel
+from fangkong.core.facts import Cause, CauseParam
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,10 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         return cls(None, "system", "system (CLI)", (), Channel.cli, is_system=True)
+
+    def cause(self, kind: enum.StrEnum, /, **params: CauseParam) -> Cause:
+        """A fact's cause with this actor as its author."""
+        return Cause(kind, params, self.username, self.user_id)
 
     def has(self, *roles: Role) -> bool:
         return self.is_system or bool(self.roles.intersection(roles))

@@ -9,9 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fangkong.auth import service
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import User
 from fangkong.auth.sessions import SESSION_COOKIE, SessionCodec
-from fangkong.core.audit_models import Channel
 from fangkong.core.deps import DbSession, get_runtime
 
 

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from fangkong.auth import service
+from fangkong.auth import audit, service
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction, Channel
 from fangkong.auth.deps import client_address, optional_actor, session_codec
 from fangkong.auth.models import ApiToken, Role, User
 from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_csrf_nonce
-from fangkong.core import audit
-from fangkong.core.audit_models import AuditAction, Channel
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import DomainError, Forbidden
 from fangkong.web.i18n import request_language, translator

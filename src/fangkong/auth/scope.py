@@ -1,17 +1,16 @@
-"""The one place where scoping happens. Every list, read, search and export of people (and, in later issues,
-of their records) filters through `readable_people`: officials see their region subtrees, a resident sees
-themself, nobody else sees anything.
+"""The one scoping primitive: "rows whose region lies within the actor's grants for these roles". Each domain that
+owns personal data builds its readable-statement on it beside its models (people/scope.py, cases/scope.py), the
+pattern of Polar's repositories (`get_readable_statement(auth_subject)`), so there is one way to scope a query.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.core.errors import NotFound
-from fangkong.people.models import Person
 from fangkong.regions.models import Region
 from fangkong.regions.service import subtree_clause
 
@@ -26,26 +25,13 @@ PEOPLE_READERS = (
 )
 
 
-def readable_people(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause on Person: the people this actor may see."""
+def in_regions(column: Any, actor: Actor, *roles: Role) -> ColumnElement[bool]:
+    """A WHERE clause: the region id in `column` lies in a subtree of one of the actor's grants for these roles.
+    The system operator sees everything; an actor with no such grant sees nothing."""
     if actor.is_system:
         return true()
-    clauses: list[ColumnElement[bool]] = [
-        Person.region_id.in_(select(Region.id).where(subtree_clause(Region.path, g.region_path)))
-        for g in actor.grants_for(*PEOPLE_READERS)
+    clauses = [
+        column.in_(select(Region.id).where(subtree_clause(Region.path, g.region_path)))
+        for g in actor.grants_for(*roles)
     ]
-    if actor.person_id is not None and Role.resident in actor.roles:
-        clauses.append(Person.id == actor.person_id)
     return or_(*clauses) if clauses else false()
-
-
-def people_query(actor: Actor) -> Select[Person]:
-    return select(Person).where(readable_people(actor))
-
-
-def get_readable_person(db: Session, *, actor: Actor, ref: str) -> Person:
-    """The person, or NotFound: outside one's scope a person does not exist (403 would confirm they do)."""
-    person = db.execute(people_query(actor).where(Person.ref == ref)).scalar_one_or_none()
-    if person is None:
-        raise NotFound("no person with ref %(ref)s", ref=ref)
-    return person

@@ -10,15 +10,15 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, column, func, or_, select, table, update
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor, Grant
+from fangkong.auth.audit_models import AuditAction, Channel
 from fangkong.auth.models import ApiToken, LoginAttempt, Role, RoleGrant, User
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction, Channel
+from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Invalid, NotFound
-from fangkong.people.service import get_person
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
 
@@ -85,7 +85,7 @@ def create_user(
         raise Conflict("user %(username)s already exists", username=username)
     person_id = None
     if person_ref is not None:
-        person_id = get_person(db, ref=person_ref).id
+        person_id = _person_id(db, person_ref)
         if db.execute(select(User.id).where(User.person_id == person_id)).first():
             raise Conflict("person %(ref)s already has an account", ref=person_ref)
     elif any(role is Role.resident for role, _ in grants):
@@ -102,6 +102,18 @@ def create_user(
         grant_role(db, actor=actor, user=user, role=role, region_code=region_code)
     audit.record(db, actor=actor, action=AuditAction.user_create, entity_type="user", entity_ref=username)
     return user
+
+
+# auth sits below people (people's reads are scoped and audited through auth), so an account names the person
+# table it links to, as its foreign key does, rather than importing the people domain.
+_PERSON = table("person", column("id"), column("ref"))
+
+
+def _person_id(db: Session, ref: str) -> int:
+    person_id = db.execute(select(_PERSON.c.id).where(_PERSON.c.ref == ref)).scalar_one_or_none()
+    if person_id is None:
+        raise NotFound("no person with ref %(ref)s", ref=ref)
+    return int(person_id)
 
 
 def grant_role(db: Session, *, actor: Actor, user: User, role: Role, region_code: str) -> RoleGrant:

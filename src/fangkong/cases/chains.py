@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.cases.contacts import evidence_for
 from fangkong.cases.models import Case, Contact, ContactEvidence, ContactStatus, EvidenceKind
 from fangkong.cases.scope import get_case, readable_cases
-from fangkong.core import audit
-from fangkong.core.audit_models import AuditAction
 from fangkong.core.config import city_zone
 from fangkong.people.models import Person
 

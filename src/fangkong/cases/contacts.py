@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.cases.models import (
     Case,
+    CaseCause,
     CaseChange,
     CaseEvent,
     Contact,
@@ -30,12 +33,10 @@ from fangkong.cases.models import (
     FollowUp,
 )
 from fangkong.cases.scope import get_case, get_contact
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.core import clock, facts
 from fangkong.core.errors import Conflict, Invalid, NotFound
-from fangkong.healthcode.service import Cause, recompute
 from fangkong.people.models import Person
-from fangkong.tracing.policy import TracingPolicy, policy_in_force
+from fangkong.policy.service import TracingPolicy, policy_in_force
 from fangkong.tracing.service import traced_contacts
 
 
@@ -249,7 +250,8 @@ def decide(db: Session, *, actor: Actor, contact_id: int, decision: Decision, re
            f"{decision.value} (proposed {contact.proposed_tier.value})")  # fmt: skip
     if decision is Decision.close and not was_close:
         trace_secondary(db, actor=actor, contact=contact)
-    recompute(db, person_id=contact.person_id, cause=Cause.of(actor, f"contact {contact.id} {decision.value}"))
+    cause = actor.cause(CaseCause.contact_decided, contact=contact.id, decision=decision.value)
+    facts.person_facts_changed(db, person_ids=[contact.person_id], cause=cause)
     return contact
 
 

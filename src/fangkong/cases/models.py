@@ -80,6 +80,14 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
+class CaseCause(enum.StrEnum):
+    """What this domain announces through core.facts (stored by value in change records, rendered by web.causes)."""
+
+    reported = "cases.case_reported"  # params: case
+    changed = "cases.case_changed"  # params: case
+    contact_decided = "cases.contact_decided"  # params: contact, decision (a tier, or "dismissed")
+
+
 class CaseEvent(Base):
     """Append-only: one row per change of a case, with the new value as text."""
 

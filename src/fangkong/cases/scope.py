@@ -4,30 +4,16 @@ Only investigators change anything. Outside one's scope a case or contact does n
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
+from fangkong.auth.scope import in_regions
 from fangkong.cases.models import Case, Contact
 from fangkong.core.errors import Forbidden, NotFound
-from fangkong.regions.models import Region
-from fangkong.regions.service import subtree_clause
 
 CASE_READERS = (Role.investigator, Role.commander)
-
-
-def in_regions(column: Any, actor: Actor, *roles: Role) -> ColumnElement[bool]:
-    """A WHERE clause: the region column lies in a subtree of one of the actor's grants for these roles."""
-    if actor.is_system:
-        return true()
-    clauses = [
-        column.in_(select(Region.id).where(subtree_clause(Region.path, g.region_path)))
-        for g in actor.grants_for(*roles)
-    ]
-    return or_(*clauses) if clauses else false()
 
 
 def readable_cases(actor: Actor) -> ColumnElement[bool]:

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
-from fangkong.auth.scope import get_readable_person
+from fangkong.auth.audit_models import AuditAction
 from fangkong.cases.contacts import TraceSummary, evidence_for, link_new_case, trace_case
 from fangkong.cases.models import (
     Case,
+    CaseCause,
     CaseChange,
     CaseEvent,
     Classification,
@@ -31,12 +33,11 @@ from fangkong.cases.models import (
     Severity,
 )
 from fangkong.cases.scope import get_case, readable_cases, readable_contacts, require_investigator, require_reader
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.core import clock, facts
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Invalid
-from fangkong.healthcode.service import Cause, recompute
 from fangkong.people.models import Person
+from fangkong.people.scope import get_readable_person
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region, subtree_ids
 
@@ -166,7 +167,7 @@ def report_case(
     summary = None
     if case.classification.infectious and (created or changed & _RETRACE):
         summary = trace_case(db, actor=actor, case=case, zone=zone)
-    recompute(db, person_id=case.person_id, cause=Cause.of(actor, f"case {case.id} reported"))
+    facts.person_facts_changed(db, person_ids=[case.person_id], cause=actor.cause(CaseCause.reported, case=case.id))
     return ReportResult(case, created, summary)
 
 
@@ -192,7 +193,7 @@ def change_case(
     summary = None
     if case.classification.infectious and changed & _RETRACE:
         summary = trace_case(db, actor=actor, case=case, zone=city_zone())
-    recompute(db, person_id=case.person_id, cause=Cause.of(actor, f"case {case.id} changed"))
+    facts.person_facts_changed(db, person_ids=[case.person_id], cause=actor.cause(CaseCause.changed, case=case.id))
     return case, summary
 
 

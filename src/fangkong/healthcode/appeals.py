@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
+from fangkong.auth.scope import in_regions
 from fangkong.cases.contacts import Decision, decide
-from fangkong.cases.scope import get_contact, in_regions
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.cases.scope import get_contact
+from fangkong.core import clock
 from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
-from fangkong.healthcode.models import Appeal, AppealStatus
-from fangkong.healthcode.service import Cause, current, recompute
+from fangkong.healthcode.models import Appeal, AppealStatus, CodeCause
+from fangkong.healthcode.service import current, recompute
 from fangkong.people.models import Person
 from fangkong.testing.models import TestResult
 from fangkong.testing.service import withdraw_result
@@ -58,7 +60,7 @@ def file_appeal(db: Session, *, actor: Actor, statement: str) -> Appeal:
     db.flush()
     audit.record(db, actor=actor, action=AuditAction.appeal, entity_type="appeal", entity_ref=str(appeal.id),
                  person_id=person.id, purpose="filed", details=statement[:255])  # fmt: skip
-    recompute(db, person_id=person.id, cause=Cause.of(actor, f"appeal {appeal.id} filed"))
+    recompute(db, person_id=person.id, cause=actor.cause(CodeCause.appeal_filed, appeal=appeal.id))
     return appeal
 
 
@@ -102,7 +104,8 @@ def decide_appeal(
     db.flush()
     audit.record(db, actor=actor, action=AuditAction.appeal, entity_type="appeal", entity_ref=str(appeal.id),
                  person_id=appeal.person_id, purpose=reason, details=outcome.value)  # fmt: skip
-    recompute(db, person_id=appeal.person_id, cause=Cause.of(actor, f"appeal {appeal.id} {outcome.value}"))
+    kind = CodeCause.appeal_corrected if outcome is Outcome.corrected else CodeCause.appeal_upheld
+    recompute(db, person_id=appeal.person_id, cause=actor.cause(kind, appeal=appeal.id))
     return appeal
 
 

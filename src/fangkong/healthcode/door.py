@@ -24,12 +24,13 @@ from fangkong.core import clock
 from fangkong.core.crypto import Keyring
 from fangkong.core.db import UTCDateTime
 from fangkong.core.errors import DomainError, Forbidden, Invalid
+from fangkong.core.facts import Cause
 from fangkong.core.importing import chunks
 from fangkong.healthcode import token as tokens
-from fangkong.healthcode.models import FeverRecord, HealthCode
-from fangkong.healthcode.policy import Color
-from fangkong.healthcode.service import Cause, current, recompute
+from fangkong.healthcode.models import CodeCause, FeverRecord, HealthCode
+from fangkong.healthcode.service import current, recompute
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color
 from fangkong.testing.models import TestOutcome, TestResult
 from fangkong.venues import checkins
 from fangkong.venues.door import insert_door_checkins
@@ -218,7 +219,7 @@ def record_fever(
     (venue_id, venue_ref), (user_id, username) = venue, by
     db.add(FeverRecord(person_id=person_id, venue_id=venue_id, at=at, temperature=temperature, recorded_by=username))
     db.flush()
-    cause = Cause(username, user_id, f"fever {temperature} °C at {venue_ref}")
+    cause = Cause(CodeCause.fever, {"celsius": temperature, "venue": venue_ref}, username, user_id)
     return recompute(db, person_id=person_id, cause=cause)
 
 

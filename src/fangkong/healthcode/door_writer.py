@@ -46,9 +46,9 @@ from fangkong.core.importing import chunks
 from fangkong.healthcode import door
 from fangkong.healthcode import token as tokens
 from fangkong.healthcode.models import HealthCode
-from fangkong.healthcode.policy import Color
 from fangkong.healthcode.service import current
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color
 from fangkong.venues.door import insert_door_checkins
 from fangkong.venues.models import Venue, VenueKind
 

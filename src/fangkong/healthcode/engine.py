@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from fangkong.healthcode.policy import Care, Color, Policy, RiskLevel, Tier, TierRule
+from fangkong.policy.editions import Care, Color, Policy, RiskLevel, Tier, TierRule
 
 __all__ = [
     "CaseFacts",

@@ -1,11 +1,9 @@
 """The server's periodic job for codes that time alone has moved on: a close contact's red turns yellow when the
 quarantine ends, whether or not anyone looks. Each such code is recomputed and the change recorded as the rule's,
-so the command centre's counts and the codes' histories do not wait for the next scan at a door."""
+so the command centre's counts and the codes' histories do not wait for the next scan at a door. Declared in
+healthcode/domain.py; every FANGKONG_CODE_REFRESH_INTERVAL_SECONDS."""
 
 from __future__ import annotations
-
-import asyncio
-import logging
 
 from sqlalchemy import select
 
@@ -14,7 +12,6 @@ from fangkong.core.runtime import Runtime
 from fangkong.healthcode.models import HealthCode
 from fangkong.healthcode.service import current
 
-log = logging.getLogger("fangkong.jobs")
 BATCH = 1000  # codes per transaction
 
 
@@ -31,15 +28,3 @@ def refresh_due(runtime: Runtime) -> int:
         done += len(due)
         if len(due) < BATCH:
             return done
-
-
-async def refresh_periodically(runtime: Runtime) -> None:
-    interval = runtime.settings.code_refresh_interval_seconds
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            refreshed = await asyncio.to_thread(refresh_due, runtime)
-            if refreshed:
-                log.info("recomputed %d health codes whose phase ended", refreshed)
-        except Exception:  # a failed run must not end the loop; the next one tries again
-            log.exception("health-code refresh failed")

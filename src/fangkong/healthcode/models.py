@@ -16,7 +16,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core import clock
 from fangkong.core.db import Base, UTCDateTime, enum_type
-from fangkong.healthcode.policy import Color, RiskLevel
+from fangkong.policy.editions import Color, RiskLevel
+
+
+class CodeCause(enum.StrEnum):
+    """Causes of a code change that this domain itself records (stored by value, rendered by web.causes)."""
+
+    first_use = "healthcode.first_use"
+    phase_ended = "healthcode.phase_ended"  # time alone moved the code on
+    fever = "healthcode.fever"  # params: celsius, venue
+    review = "healthcode.review"  # params: review
+    stay_declared = "healthcode.stay_declared"  # params: area
+    appeal_filed = "healthcode.appeal_filed"  # params: appeal
+    appeal_upheld = "healthcode.appeal_upheld"  # params: appeal
+    appeal_corrected = "healthcode.appeal_corrected"  # params: appeal
 
 
 class HealthCode(Base):

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role, RoleGrant
+from fangkong.auth.scope import in_regions
 from fangkong.cases.models import Case, Contact, ContactStatus
-from fangkong.cases.scope import in_regions
 from fangkong.core.errors import Forbidden
 from fangkong.healthcode.models import Appeal, AppealStatus
 from fangkong.people.models import Person

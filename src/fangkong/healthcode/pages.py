@@ -30,8 +30,8 @@ from fangkong.core.errors import Conflict, Invalid
 from fangkong.healthcode import appeals, door, page_reads, service
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import AppealStatus, CodeChange
-from fangkong.healthcode.policy import EDITIONS, Color, load_policy
 from fangkong.healthcode.reasons import render as render_reason
+from fangkong.policy.editions import EDITIONS, Color, load_policy
 from fangkong.web.i18n import plural_translator, request_language, translator
 from fangkong.web.templating import ROLE_LABELS, render
 

@@ -24,8 +24,8 @@ from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
 from fangkong.healthcode import appeals, page_reads, service
 from fangkong.healthcode.models import Appeal
 from fangkong.healthcode.pages import page_context, reason_texts
-from fangkong.healthcode.policy import Color
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color
 from fangkong.testing.models import TestOutcome, TestResult
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.templating import render

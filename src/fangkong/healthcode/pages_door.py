@@ -25,7 +25,7 @@ from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.healthcode import door
 from fangkong.healthcode.pages import page_context
-from fangkong.healthcode.policy import Color
+from fangkong.policy.editions import Color
 from fangkong.venues import service as venues
 from fangkong.venues.models import Venue
 from fangkong.web.i18n import plural_translator, request_language, translator

@@ -17,45 +17,56 @@ from dataclasses import dataclass
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
-from fangkong.auth.scope import get_readable_person
 from fangkong.cases.models import Case, Contact, ContactEvidence, ContactStatus, EvidenceKind
 from fangkong.cases.scope import get_case, get_contact
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.core import clock
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Forbidden, Invalid
-from fangkong.core.models import SystemSetting
+from fangkong.core.facts import Cause, PersonFactsChanged
 from fangkong.healthcode import engine
 from fangkong.healthcode.models import (
     Appeal,
     AppealStatus,
+    CodeCause,
     CodeChange,
     CodeReview,
     DeclaredStay,
     FeverRecord,
     HealthCode,
 )
-from fangkong.healthcode.policy import DEFAULT_EDITION, EDITIONS, Color, Policy, RiskLevel, load_policy
+from fangkong.people.scope import get_readable_person
+from fangkong.policy.editions import Color, Policy, RiskLevel
+from fangkong.policy.service import EditionChanged, EditionReport, edition_in_force
 from fangkong.testing.models import TestResult
 from fangkong.testing.service import results_for
-from fangkong.tracing.policy import POLICY_SETTING_KEY, edition_in_force
 
 RULE = "rule"  # the actor of a change that time alone made
 
+# Interim: the change record's cause column still holds English text (until it stores the kind and parameters).
+_CAUSE_TEXT = {
+    "cases.case_reported": "case {case} reported",
+    "cases.case_changed": "case {case} changed",
+    "cases.contact_decided": "contact {contact} {decision}",
+    "testing.result_entered": "test result {result}",
+    "testing.result_withdrawn": "test result {result} withdrawn",
+    "policy.edition_changed": "policy {old} → {new}",
+    CodeCause.first_use.value: "first use",
+    CodeCause.phase_ended.value: "a phase ended",
+    CodeCause.fever.value: "fever {celsius} °C at {venue}",
+    CodeCause.review.value: "review {review}",
+    CodeCause.stay_declared.value: "stay in {area} declared",
+    CodeCause.appeal_filed.value: "appeal {appeal} filed",
+    CodeCause.appeal_upheld.value: "appeal {appeal} upheld",
+    CodeCause.appeal_corrected.value: "appeal {appeal} corrected",
+}
 
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """Who or what changed a fact, for the change record."""
 
-    actor: str
-    actor_user_id: int | None
-    what: str
-
-    @classmethod
-    def of(cls, actor: Actor, what: str) -> Cause:
-        return cls(actor.username, actor.user_id, what)
+def cause_text(cause: Cause) -> str:
+    return _CAUSE_TEXT[cause.kind.value].format(**cause.params)
 
 
 def _released_at(case: Case) -> dt.datetime | None:
@@ -180,7 +191,7 @@ def recompute(db: Session, *, person_id: int, cause: Cause, policy: Policy | Non
     if changed:
         db.add(CodeChange(person_id=person_id, at=now, from_color=previous_color, to_color=status.color,
                           reasons=reasons, policy=policy.name, actor_user_id=cause.actor_user_id,
-                          actor=cause.actor, cause=cause.what[:255]))  # fmt: skip
+                          actor=cause.actor, cause=cause_text(cause)[:255]))  # fmt: skip
     code.color, code.reasons, code.valid_until = status.color, reasons, status.valid_until
     code.policy, code.computed_at = policy.name, now
     db.flush()
@@ -198,7 +209,7 @@ def current(db: Session, *, person_id: int) -> HealthCode:
     code = db.get(HealthCode, person_id)
     now = clock.now()
     if code is None or (code.valid_until is not None and code.valid_until <= now):
-        return recompute(db, person_id=person_id, cause=Cause(RULE, None, "a phase ended" if code else "first use"))
+        return recompute(db, person_id=person_id, cause=Cause(CodeCause.phase_ended if code else CodeCause.first_use))
     return code
 
 
@@ -221,31 +232,21 @@ def people_with_facts(db: Session) -> list[int]:
     return sorted(db.execute(stmt).scalars())
 
 
-def use_policy(db: Session, *, actor: Actor, name: str) -> tuple[int, int]:
-    """Put an edition in force and recompute every code under it; each change is recorded with the policy as its
-    cause. Returns (codes recomputed, codes whose color changed)."""
-    if not actor.has(Role.commander, Role.admin):
-        raise Forbidden("only the command centre changes the policy edition in force")
-    if name not in EDITIONS:
-        raise Invalid("no policy edition %(name)s; choose one of %(names)s", name=name, names=", ".join(EDITIONS))
-    setting = db.get(SystemSetting, POLICY_SETTING_KEY)
-    previous = setting.value if setting is not None else DEFAULT_EDITION
-    if setting is None:
-        db.add(SystemSetting(key=POLICY_SETTING_KEY, value=name))
-    else:
-        setting.value = name
-    db.flush()
-    audit.record(db, actor=actor, action=AuditAction.policy_change, entity_type="policy", entity_ref=name,
-                 purpose=f"{previous} → {name}")  # fmt: skip
-    policy = load_policy(name)
-    cause = Cause.of(actor, f"policy {previous} → {name}")
+def on_person_facts_changed(db: Session, fact: PersonFactsChanged) -> None:
+    """Subscribed through core.facts: a domain below changed these people's facts."""
+    recompute_many(db, person_ids=fact.person_ids, cause=fact.cause)
+
+
+def on_edition_changed(db: Session, fact: EditionChanged) -> EditionReport:
+    """Subscribed through core.facts: every code is recomputed under the new edition, each change recorded with
+    the edition change as its cause."""
     people = people_with_facts(db)
     colors = dict(db.execute(select(HealthCode.person_id, HealthCode.color)).all())
     changed = 0
     for person_id in people:
-        code = recompute(db, person_id=person_id, cause=cause, policy=policy)
+        code = recompute(db, person_id=person_id, cause=fact.cause, policy=fact.policy)
         changed += code.color != colors.get(person_id, Color.green)
-    return len(people), changed
+    return EditionReport("codes", len(people), changed)
 
 
 def review(
@@ -287,7 +288,7 @@ def review(
     db.flush()
     audit.record(db, actor=actor, action=AuditAction.code_review, entity_type="person", entity_ref=person.ref,
                  person_id=person.id, purpose=reason, details=f"{color.value} until {until.isoformat()}")  # fmt: skip
-    recompute(db, person_id=person.id, cause=Cause.of(actor, f"review {row.id}"))
+    recompute(db, person_id=person.id, cause=actor.cause(CodeCause.review, review=row.id))
     return row
 
 
@@ -355,5 +356,5 @@ def declare_stay(
     db.flush()
     audit.record(db, actor=actor, action=AuditAction.person_update, entity_type="person", entity_ref=person.ref,
                  person_id=person.id, purpose="risk-area stay", details=f"{level.value} {area}")  # fmt: skip
-    recompute(db, person_id=person.id, cause=Cause.of(actor, f"stay in {area} declared"))
+    recompute(db, person_id=person.id, cause=actor.cause(CodeCause.stay_declared, area=area))
     return stay

@@ -18,9 +18,9 @@ from fangkong.core.errors import Forbidden
 from fangkong.healthcode import appeals, door, service
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import Appeal, AppealStatus
-from fangkong.healthcode.policy import Color, RiskLevel
 from fangkong.healthcode.reasons import render
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color, RiskLevel
 from fangkong.web.i18n import request_language, translator
 
 router = APIRouter(prefix="/healthcode", tags=["health codes"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import fangkong.all_models  # noqa: F401 - fills the metadata
+from fangkong import registry
 from fangkong.core.db import Base
 
 config = context.config
+registry.import_models()  # every domain's tables in the metadata
 target_metadata = Base.metadata
 
 

@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.auth.models import Role
-from fangkong.auth.scope import get_readable_person, people_query
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction, AuditEvent
+from fangkong.core import clock
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.ids import InvalidIdentity, normalize_phone
 from fangkong.people import pii
 from fangkong.people.models import Person
 from fangkong.people.schemas import AccessLogEntry, PersonRead, PersonUpdate
+from fangkong.people.scope import get_readable_person, people_query
 from fangkong.people.service import read_person
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region, subtree_ids

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fangkong.core.audit_models import AuditAction, Channel
+from fangkong.auth.audit_models import AuditAction, Channel
 from fangkong.core.ids import IdType, Sex, mask_id_number, mask_phone
 from fangkong.people.models import Person
 from fangkong.regions.models import RegionLevel

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
-from fangkong.core import audit
-from fangkong.core.audit_models import AuditAction
+from fangkong.auth.audit_models import AuditAction
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Invalid, NotFound
 from fangkong.core.ids import InvalidIdentity, normalize_phone

@@ -24,6 +24,13 @@ class TestOutcome(enum.StrEnum):
     positive = "positive"  # 阳性
 
 
+class TestingCause(enum.StrEnum):
+    """What this domain announces through core.facts (stored by value in change records, rendered by web.causes)."""
+
+    result_entered = "testing.result_entered"  # params: result
+    result_withdrawn = "testing.result_withdrawn"  # params: result
+
+
 class TestResult(Base):
     __test__ = False
     __tablename__ = "test_result"

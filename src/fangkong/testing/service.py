@@ -9,14 +9,15 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
-from fangkong.auth.scope import get_readable_person
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.core import clock, facts
 from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
 from fangkong.people.models import Person
-from fangkong.testing.models import TestOutcome, TestResult
+from fangkong.people.scope import get_readable_person
+from fangkong.testing.models import TestingCause, TestOutcome, TestResult
 
 ENTRY_ROLES = (Role.lab, Role.sampler, Role.investigator)
 _CT_RANGE = (0.0, 50.0)  # real-time PCR runs 40–45 cycles; anything outside is a typing error
@@ -62,7 +63,9 @@ def add_result(
     audit.record(db, actor=actor, action=AuditAction.test_result, entity_type="test_result", entity_ref=str(row.id),
                  person_id=person.id, purpose=lab.strip() or "test result",
                  details=f"{result.value} sampled {row.sampled_at.isoformat()}")  # fmt: skip
-    _recompute(db, actor, row.person_id, f"test result {row.id}")
+    facts.person_facts_changed(
+        db, person_ids=[row.person_id], cause=actor.cause(TestingCause.result_entered, result=row.id)
+    )
     return row
 
 
@@ -88,15 +91,9 @@ def withdraw_result(db: Session, *, actor: Actor, result_id: int, reason: str) -
     audit.record(db, actor=actor, action=AuditAction.test_result, entity_type="test_result",
                  entity_ref=str(original.id), person_id=original.person_id, purpose=reason,
                  details="withdrawn")  # fmt: skip
-    _recompute(db, actor, row.person_id, f"test result {original.id} withdrawn")
+    cause = actor.cause(TestingCause.result_withdrawn, result=original.id)
+    facts.person_facts_changed(db, person_ids=[row.person_id], cause=cause)
     return row
-
-
-def _recompute(db: Session, actor: Actor, person_id: int, what: str) -> None:
-    # Imported here: the health-code service reads results through this module.
-    from fangkong.healthcode.service import Cause, recompute
-
-    recompute(db, person_id=person_id, cause=Cause.of(actor, what))
 
 
 def results_for(db: Session, *, person_id: int) -> Sequence[TestResult]:

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, DateTime, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
-from fangkong.auth.scope import get_readable_person
-from fangkong.core import audit
-from fangkong.core.audit_models import AuditAction
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.people.models import Person
+from fangkong.people.scope import get_readable_person
 from fangkong.tracing.engine import Contact, Visit, co_present, presence
 from fangkong.venues.models import DEFAULT_DWELL, LONGEST_VISIT, Checkin, Venue
 

@@ -17,10 +17,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, delete, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.core import clock
 from fangkong.core.db import Database, driver_processor, driver_value
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.importing import chunks

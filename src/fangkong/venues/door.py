@@ -20,11 +20,12 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.auth import service as auth
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role, RoleGrant, User
-from fangkong.core.audit_models import Channel
 from fangkong.core.db import Database, driver_processor
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.group_commit import GroupCommitter
+from fangkong.core.runtime import Runtime
 from fangkong.venues.checkins import CHECKIN, Limits, insert_returning, people_by_ref, record_batch, venues_by_ref
 from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.venues.schemas import BatchResult, BatchRow
@@ -157,3 +158,8 @@ CheckinWriter = GroupCommitter[DoorCheckin | BatchUpload, DoorReceipt | BatchRes
 
 def checkin_writer(database: Database) -> CheckinWriter:
     return GroupCommitter(database, write_checkins)
+
+
+def install_writer(app: Any, runtime: Runtime) -> None:
+    """Per server process: the writer thread that the check-in routes hand their work to (venues/views.py)."""
+    app.state.checkin_writer = checkin_writer(runtime.database)

@@ -10,10 +10,11 @@ from pydantic import ValidationError
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
 from fangkong.core.importing import CsvRow, ImportReport, RowError
 from fangkong.regions.models import Region

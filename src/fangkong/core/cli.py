@@ -1,25 +1,25 @@
-"""What every `fangkong` command shares: consoles, error handling, the runtime, acting as a user."""
+"""What every `fangkong` command shares, whichever domain owns it: consoles, error handling, the runtime, the
+options every domain uses the same way (--as, --json, --at, --lang) and the shape of a CSV import."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, overload
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fangkong.core.audit_models import Channel
+from fangkong.core import clock
 from fangkong.core.errors import DomainError
 from fangkong.core.importing import CsvRow, ImportReport, RowError, open_csv, read_csv
 from fangkong.core.runtime import Runtime, get_runtime
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-    from fangkong.auth.actor import Actor
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -50,17 +50,33 @@ AsUser = Annotated[
 ]
 
 
-def acting(db: Session, username: str | None) -> Actor:
-    """The CLI's actor: the named user (scoped like on the web), or the machine's operator; both audited."""
-    from fangkong.auth.actor import Actor
-    from fangkong.auth.service import actor_for, get_user
-
-    if username is None:
-        return Actor.system()
-    return actor_for(db, user=get_user(db, username=username), channel=Channel.cli)
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+At = Annotated[str | None, typer.Option("--at", help="As of this instant instead of now (ISO 8601 with offset).")]
+Lang = Annotated[str, typer.Option("--lang", help="Language of the texts: en or zh.")]
 
 
-import_app = typer.Typer(help="Import CSV files (UTF-8; re-running a file changes nothing).", no_args_is_help=True)
+@overload
+def instant(value: str, option: str = ...) -> dt.datetime: ...
+@overload
+def instant(value: None, option: str = ...) -> None: ...
+@overload
+def instant(value: str | None, option: str = ...) -> dt.datetime | None: ...
+def instant(value: str | None, option: str = "--at") -> dt.datetime | None:
+    """An option's ISO 8601 instant (with its UTC offset, never guessed), or a one-line error naming the option."""
+    if value is None:
+        return None
+    try:
+        return clock.parse_instant(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not an ISO 8601 time with offset, like 2022-03-20T14:05:00+08:00") from None
+
+
+def language(value: str) -> Literal["zh", "en"]:
+    if value == "zh":
+        return "zh"
+    if value == "en":
+        return "en"
+    raise fail(f"--lang {value!r}: choose en or zh")
 
 
 @contextmanager

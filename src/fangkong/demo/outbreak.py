@@ -28,24 +28,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor, Grant
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
 from fangkong.cases.contacts import Decision, decide, household_members
 from fangkong.cases.models import Case, Classification, Contact, ContactEvidence, ContactStatus
 from fangkong.cases.service import CaseChangeRequest, report_case
 from fangkong.core import clock
-from fangkong.core.audit_models import Channel
 from fangkong.core.config import city_zone
 from fangkong.healthcode.appeals import file_appeal
 from fangkong.healthcode.door import record_fever
 from fangkong.healthcode.models import HealthCode
-from fangkong.healthcode.policy import Color, RiskLevel
 from fangkong.healthcode.service import declare_stay
 from fangkong.people.models import Person
+from fangkong.policy.editions import Color, RiskLevel
+from fangkong.policy.service import policy_in_force
 from fangkong.regions.models import Region
 from fangkong.regions.service import ancestors, subtree_clause
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result
-from fangkong.tracing.policy import policy_in_force
 from fangkong.tracing.service import traced_contacts
 from fangkong.venues.models import Venue, VenueKind
 
@@ -141,7 +141,7 @@ def fill_demo_outbreak(db: Session, *, seed: int, now: dt.datetime | None = None
     if db.execute(select(Case.id).limit(1)).first() is not None:
         return "outbreak: the database holds cases already; kept as it is"
     now = now or clock.now()
-    rng = random.Random(f"outbreak-{seed}")  # noqa: S311 - a reproducible demo, not a secret
+    rng = random.Random(f"outbreak-{seed}")
     zone = city_zone()
     resident = db.execute(select(Person).where(Person.ref == DEMO_RESIDENT)).scalar_one_or_none()
     if resident is None:

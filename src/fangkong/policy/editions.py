@@ -148,7 +148,7 @@ def load_policy(name: str) -> Policy:
     if name not in EDITIONS:
         raise PolicyError(f"unknown policy edition {name!r}; choose one of {', '.join(EDITIONS)}")
     source = f"{name}.toml"
-    text = resources.files("fangkong.healthcode").joinpath("policies", source).read_text(encoding="utf-8")
+    text = resources.files("fangkong.policy").joinpath("editions_data", source).read_text(encoding="utf-8")
     return parse_policy(text, source=source, expected_name=name)
 
 

@@ -25,12 +25,13 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
 from fangkong.auth.actor import Actor
-from fangkong.core import audit, clock
-from fangkong.core.audit_models import AuditAction
+from fangkong.auth.audit_models import AuditAction
+from fangkong.core import clock
 from fangkong.core.ids import parse_resident_id
 from fangkong.core.importing import chunks
-from fangkong.demo import DISTRICTS, RegionSpec
+from fangkong.demo.population import DISTRICTS, RegionSpec
 from fangkong.people.models import Person
 from fangkong.regions.models import Region
 from fangkong.venues.checkins import insert_checkins
@@ -127,7 +128,7 @@ class VenueSpec:
 
 
 class Resident(NamedTuple):
-    """What the check-ins need of a generated person (a row of `fangkong.demo.generate_people`)."""
+    """What the check-ins need of a generated person (a row of `fangkong.demo.population.generate_people`)."""
 
     ref: str
     region_code: str  # their grid
@@ -173,13 +174,13 @@ def _taxi_plate(rng: random.Random, taken: int) -> str:
 def demo_venues(regions: Sequence[RegionSpec], seed: int, *, people: int) -> list[VenueSpec]:
     """Venues of every kind for a demo city of `people` residents; the same inputs give the same list.
 
-    `regions` is `fangkong.demo.city_regions(seed)`. About one venue per 40 residents (at least one of each
+    `regions` is `fangkong.demo.population.city_regions(seed)`. About one venue per 40 residents (at least one of each
     kind), spread over the districts by population (offices and hospitals lean to the centre, factories to the
     industrial districts), plus gates per community by its expected residents. No residents, no venues.
     """
     if people <= 0:
         return []
-    rng = random.Random(f"venues-{seed}")  # noqa: S311 - synthetic data
+    rng = random.Random(f"venues-{seed}")
     names = {r.code: r.name for r in regions}
     grids_per_community: dict[str, int] = {}
     communities_by_district: dict[str, list[str]] = {}
@@ -434,7 +435,7 @@ def demo_checkins(
     """
     if days <= 0 or not people or not venues:
         return
-    rng = random.Random(f"checkins-{seed}")  # noqa: S311 - synthetic data
+    rng = random.Random(f"checkins-{seed}")
     now = now.astimezone(dt.UTC)
     start = now - dt.timedelta(days=days)
     local_now = now.astimezone(BEIJING)

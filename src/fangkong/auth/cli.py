@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import Role
-from fangkong.cli_common import AsUser, acting, domain_errors, fail, out, runtime
+from fangkong.auth.service import actor_for, get_user
+from fangkong.core.cli import domain_errors, fail, out, runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 user_app = typer.Typer(help="User accounts, their roles and regions.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for devices and scripts.", no_args_is_help=True)
@@ -110,29 +116,13 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, a
     out.print(f"token {token_id} revoked")
 
 
-def audit_cmd(
-    person: Annotated[str, typer.Option(help="The person's ref.")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    as_user: AsUser = None,
-) -> None:
-    """Who looked at a person's data: every read of their record by an official, newest first."""
-    from fangkong.people.access import access_log
-
-    rt = runtime()
-    with domain_errors(), rt.database.unit_of_work() as db:
-        entries = access_log(db, actor=acting(db, as_user), ref=person)
-    if as_json:
-        out.print(json.dumps([e.model_dump(mode="json") for e in entries], ensure_ascii=False, indent=2), markup=False)
-        return
-    table = Table("time (UTC)", "what", "role", "region", "purpose", "via")
-    for e in entries:
-        region = f"{e.region_name} ({e.region_code})" if e.region_code else ""
-        table.add_row(f"{e.at:%Y-%m-%d %H:%M}", e.action.value, e.role or "", region, e.purpose, e.channel.value)
-    out.print(table)
-    out.print(f"{len(entries)} read(s)")
-
-
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, imports: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
-    app.command("audit")(audit_cmd)
+
+
+def acting(db: Session, username: str | None) -> Actor:
+    """The CLI's actor: the named user (scoped like on the web), or the machine's operator; both audited."""
+    if username is None:
+        return Actor.system()
+    return actor_for(db, user=get_user(db, username=username), channel=Channel.cli)

@@ -10,19 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fangkong.cli_common import AsUser, acting, domain_errors, fail, out, runtime
+from fangkong.auth.cli import acting
 from fangkong.core import clock
+from fangkong.core.cli import AsJson, AsUser, At, domain_errors, fail, instant, out, runtime
 
 case_app = typer.Typer(help="Cases (病例): confirm one, which traces its contacts.", no_args_is_help=True)
-
-
-def _instant(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return clock.parse_instant(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not an ISO 8601 time with offset, like 2022-03-20T14:05:00+08:00") from None
 
 
 @case_app.command("confirm")
@@ -33,7 +25,7 @@ def confirm(
         str | None, typer.Option("--sampled", help="First positive sampling time, ISO 8601 with offset.")
     ] = None,
     isolated: Annotated[str | None, typer.Option("--isolated", help="When the case was isolated (ISO 8601).")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Act as of this instant instead of now (ISO 8601).")] = None,
+    at: At = None,
     asymptomatic: Annotated[
         bool, typer.Option("--asymptomatic", help="An asymptomatic infection (无症状感染者) rather than confirmed.")
     ] = False,
@@ -56,10 +48,10 @@ def confirm(
     change = CaseChangeRequest(
         classification=Classification.asymptomatic if asymptomatic else Classification.confirmed,
         onset_date=onset_date,
-        first_positive_at=_instant(sampled, "--sampled"),
-        isolated_at=_instant(isolated, "--isolated"),
+        first_positive_at=instant(sampled, "--sampled"),
+        isolated_at=instant(isolated, "--isolated"),
     )
-    as_of = _instant(at, "--at")
+    as_of = instant(at, "--at")
     rt = runtime()
     with domain_errors(), clock.frozen_at(as_of) if as_of else nullcontext(), rt.database.unit_of_work() as db:
         result = report_case(db, actor=acting(db, as_user), person_ref=person, change=change, reason=reason)
@@ -72,7 +64,7 @@ def confirm(
 
 def contacts(
     case: Annotated[int, typer.Option("--case", help="The case id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+    as_json: AsJson = False,
     as_user: AsUser = None,
 ) -> None:
     """A case's candidates and contacts with tier, status, follow-up and evidence (the read is audited)."""
@@ -94,6 +86,6 @@ def contacts(
     out.print(f"{len(rows)} candidates and contacts")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, imports: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.command("contacts")(contacts)

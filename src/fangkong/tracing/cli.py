@@ -9,17 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fangkong.cli_common import AsUser, acting, domain_errors, fail, out, runtime
-
-
-def _when(value: str, option: str) -> dt.datetime:
-    try:
-        at = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not an ISO 8601 time like 2022-03-20T14:05:00+08:00") from None
-    if at.tzinfo is None:
-        raise fail(f"{option} {value!r} has no UTC offset; write it like 2022-03-20T14:05:00+08:00")
-    return at
+from fangkong.auth.cli import acting
+from fangkong.core.cli import AsJson, AsUser, domain_errors, instant, out, runtime
 
 
 def trace(
@@ -29,14 +20,14 @@ def trace(
     min_overlap: Annotated[
         float, typer.Option("--min-overlap", min=0, help="Minutes together, summed over venues, to count.")
     ] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+    as_json: AsJson = False,
     as_user: AsUser = None,
 ) -> None:
     """Co-present contacts of a person over [--from, --to): everyone whose presence at the same venues overlapped
     theirs for at least --min-overlap minutes, longest first. Read-only (the read is audited)."""
     from fangkong.tracing.service import trace as run_trace
 
-    window = _when(start, "--from"), _when(end, "--to")
+    window = instant(start, "--from"), instant(end, "--to")
     rt = runtime()
     with domain_errors(), rt.database.unit_of_work() as db:
         contacts = run_trace(db, actor=acting(db, as_user), person_ref=person, start=window[0], end=window[1],
@@ -58,5 +49,5 @@ def trace(
     out.print(f"{len(contacts)} co-present contacts")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, imports: typer.Typer) -> None:
     app.command("trace")(trace)

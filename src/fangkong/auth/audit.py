@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.core import clock
-from fangkong.core.audit_models import AuditAction, AuditEvent
 
 
 def record(

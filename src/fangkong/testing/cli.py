@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from fangkong.cli_common import AsUser, acting, domain_errors, fail, runtime
-from fangkong.core import clock
+from fangkong.auth.cli import acting
+from fangkong.core.cli import AsUser, domain_errors, fail, instant, runtime
 
 test_app = typer.Typer(help="Test results (核酸检测结果).", no_args_is_help=True)
 
@@ -30,12 +30,7 @@ def add(
         outcome = TestOutcome(result)
     except ValueError:
         raise fail(f"--result {result!r} is neither negative nor positive") from None
-    try:
-        sampled_at = clock.parse_instant(sampled)
-    except ValueError:
-        raise fail(
-            f"--sampled {sampled!r} is not an ISO 8601 time with offset, like 2022-03-20T14:05:00+08:00"
-        ) from None
+    sampled_at = instant(sampled, "--sampled")
     rt = runtime()
     with domain_errors(), rt.database.unit_of_work() as db:
         row = add_result(db, actor=acting(db, as_user), person_ref=person, sampled_at=sampled_at, result=outcome,
@@ -44,5 +39,5 @@ def add(
     typer.echo(result_id)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, imports: typer.Typer) -> None:
     app.add_typer(test_app, name="test")

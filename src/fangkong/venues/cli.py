@@ -8,13 +8,12 @@ from typing import Annotated
 
 import typer
 
-from fangkong.cli_common import domain_errors, import_app, out, run_csv_import, runtime
+from fangkong.core.cli import domain_errors, out, run_csv_import, runtime
 from fangkong.venues.checkins import Limits
 
 checkins_app = typer.Typer(help="Check-ins (扫码登记).", no_args_is_help=True)
 
 
-@import_app.command("venues")
 def import_venues_cmd(
     file: Annotated[Path, typer.Argument(help="CSV with ref,name,kind,region_code,address,capacity")],
 ) -> None:
@@ -28,7 +27,6 @@ def import_venues_cmd(
     )  # fmt: skip
 
 
-@import_app.command("checkins")
 def import_checkins_cmd(
     file: Annotated[Path, typer.Argument(help="CSV with person_ref,venue_ref,checked_in_at,checked_out_at")],
 ) -> None:
@@ -42,7 +40,9 @@ def import_checkins_cmd(
     )  # fmt: skip
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, imports: typer.Typer) -> None:
+    imports.command("venues")(import_venues_cmd)
+    imports.command("checkins")(import_checkins_cmd)
     app.add_typer(checkins_app, name="checkins")
 
 

@@ -1,0 +1,1 @@
+"""The synthetic demo city (`fangkong demo`): on Yingkou's map, through the same services as real data."""
