@@ -10,16 +10,10 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import parse_resident_id
+from fangkong.demo.checkins import demo_checkins
 from fangkong.demo.city import fill_demo_city
 from fangkong.demo.population import city_regions, generate_people
-from fangkong.demo.venues import (
-    BEIJING,
-    Resident,
-    VenueSpec,
-    demo_checkins,
-    demo_venues,
-    keep_residents,
-)
+from fangkong.demo.venues import BEIJING, Resident, VenueSpec, demo_venues, keep_residents
 from fangkong.people.models import Person
 from fangkong.venues.models import Checkin, Venue, VenueKind
 

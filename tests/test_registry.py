@@ -3,6 +3,7 @@ domain that forgets its registry line (or misspells a part) fails here, not in a
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_the_application_mounts_every_declared_route(runtime: Runtime) -> None:
         for name in (*domain.api, *domain.first_api, *domain.pages):
             prefix = "" if name in domain.pages else "/api"
             for route in resolve(name).routes:
-                params = {p: "1" for p in route.param_convertors}
+                params = dict.fromkeys(route.param_convertors, "1")
                 assert app.url_path_for(route.name, **params).startswith(prefix), (name, route.path)
 
 
@@ -67,3 +68,18 @@ def test_a_fact_nobody_subscribes_to_is_a_configuration_error(db: Session) -> No
 
 def test_health_codes_hear_of_changed_facts() -> None:
     assert facts.subscribed(facts.PersonFactsChanged)
+
+
+def test_the_layer_contract_lists_every_domain_in_registry_order() -> None:
+    """The registry and the import-linter layers say the same order, so a new domain cannot be forgotten in one."""
+    config = tomllib.loads((PACKAGE.parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    layer_of = {
+        name.strip().removeprefix("fangkong."): depth
+        for depth, layer in enumerate(reversed(contract["layers"]))
+        for name in layer.split("|")
+    }
+    missing = [d.name for d in registry.DOMAINS if d.name not in layer_of]
+    assert missing == []
+    depths = [layer_of[d.name] for d in registry.DOMAINS]
+    assert depths == sorted(depths), "registry.DOMAINS must list domains from the lowest layer up"
