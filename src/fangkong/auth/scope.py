@@ -5,12 +5,14 @@ pattern of Polar's repositories (`get_readable_statement(auth_subject)`), so the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
+from fangkong.core.errors import NotFound
 from fangkong.regions.models import Region
 from fangkong.regions.service import subtree_clause
 
@@ -35,3 +37,15 @@ def in_regions(column: Any, actor: Actor, *roles: Role) -> ColumnElement[bool]:
         for g in actor.grants_for(*roles)
     ]
     return or_(*clauses) if clauses else false()
+
+
+T = TypeVar("T")
+
+
+def one_in_scope(db: Session, model: type[T], *where: ColumnElement[bool], missing: str, **params: object) -> T:
+    """The one `model` row matching `where` (which includes the caller's readable statement), or NotFound with the
+    message `missing`: outside one's scope a row does not exist (403 would confirm that it does)."""
+    row = db.execute(select(model).where(*where)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(missing, **params)
+    return row

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.scope import in_regions
+from fangkong.auth.scope import in_regions, one_in_scope
 from fangkong.cases.models import Case, Contact
-from fangkong.core.errors import Forbidden, NotFound
+from fangkong.core.errors import Forbidden
 
 CASE_READERS = (Role.investigator, Role.commander)
 
@@ -37,33 +37,28 @@ def require_investigator(actor: Actor) -> None:
         raise Forbidden("only investigators change cases and contacts")
 
 
+def changeable_cases(actor: Actor) -> ColumnElement[bool]:
+    """Cases an investigator of the case's region may change."""
+    return in_regions(Case.region_id, actor, Role.investigator)
+
+
+def changeable_contacts(actor: Actor) -> ColumnElement[bool]:
+    """Contacts an investigator of the contact's region or of the case's may decide on and follow up."""
+    return or_(
+        in_regions(Contact.region_id, actor, Role.investigator),
+        Contact.case_id.in_(select(Case.id).where(changeable_cases(actor))),
+    )
+
+
 def get_case(db: Session, *, actor: Actor, case_id: int, for_change: bool = False) -> Case:
     """A case the actor may read, or (for_change) change: an investigator of the case's region."""
-    if for_change:
-        require_investigator(actor)
-        scope = in_regions(Case.region_id, actor, Role.investigator)
-    else:
-        require_reader(actor)
-        scope = readable_cases(actor)
-    case = db.execute(select(Case).where(Case.id == case_id, scope)).scalar_one_or_none()
-    if case is None:
-        raise NotFound("no case %(id)s", id=case_id)
-    return case
+    require_investigator(actor) if for_change else require_reader(actor)
+    scope = changeable_cases(actor) if for_change else readable_cases(actor)
+    return one_in_scope(db, Case, Case.id == case_id, scope, missing="no case %(id)s", id=case_id)
 
 
 def get_contact(db: Session, *, actor: Actor, contact_id: int, for_change: bool = False) -> Contact:
-    """A contact the actor may read, or (for_change) decide on and follow up: an investigator of the contact's
-    region or of the case's."""
-    if for_change:
-        require_investigator(actor)
-        scope = or_(
-            in_regions(Contact.region_id, actor, Role.investigator),
-            Contact.case_id.in_(select(Case.id).where(in_regions(Case.region_id, actor, Role.investigator))),
-        )
-    else:
-        require_reader(actor)
-        scope = readable_contacts(actor)
-    contact = db.execute(select(Contact).where(Contact.id == contact_id, scope)).scalar_one_or_none()
-    if contact is None:
-        raise NotFound("no contact %(id)s", id=contact_id)
-    return contact
+    """A contact the actor may read, or (for_change) decide on and follow up."""
+    require_investigator(actor) if for_change else require_reader(actor)
+    scope = changeable_contacts(actor) if for_change else readable_contacts(actor)
+    return one_in_scope(db, Contact, Contact.id == contact_id, scope, missing="no contact %(id)s", id=contact_id)

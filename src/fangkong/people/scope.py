@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.scope import PEOPLE_READERS, in_regions
-from fangkong.core.errors import NotFound
+from fangkong.auth.scope import PEOPLE_READERS, in_regions, one_in_scope
 from fangkong.people.models import Person
 
 
@@ -33,7 +32,5 @@ def people_query(actor: Actor) -> Select[Person]:
 
 def get_readable_person(db: Session, *, actor: Actor, ref: str) -> Person:
     """The person, or NotFound: outside one's scope a person does not exist (403 would confirm they do)."""
-    person = db.execute(people_query(actor).where(Person.ref == ref)).scalar_one_or_none()
-    if person is None:
-        raise NotFound("no person with ref %(ref)s", ref=ref)
-    return person
+    where = (readable_people(actor), Person.ref == ref)
+    return one_in_scope(db, Person, *where, missing="no person with ref %(ref)s", ref=ref)
