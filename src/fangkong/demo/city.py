@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
+from fangkong.auth.models import Role, User
+from fangkong.auth.service import create_user
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Conflict
 from fangkong.core.importing import CsvRow
@@ -20,9 +22,9 @@ from fangkong.demo.outbreak import fill_demo_outbreak
 from fangkong.demo.population import CITY, city_regions, generate_people, region_rows
 from fangkong.demo.venues import Resident, keep_residents
 from fangkong.people.models import Person
-from fangkong.people.service import import_people, record_import
+from fangkong.people.service import get_person, import_people, record_import
 from fangkong.regions.models import Region
-from fangkong.regions.service import import_regions
+from fangkong.regions.service import ancestors, import_regions
 
 DEMO_SEED_KEY = "demo_seed"
 
@@ -116,11 +118,6 @@ class DemoAccount:
 def create_demo_accounts(db: Session) -> list[DemoAccount]:
     """One account per role, scoped around the demo's first resident (P0000001), so that the resident, their
     grid worker and their district's investigator see the same person. Existing accounts are left alone."""
-    from fangkong.auth.models import Role, User
-    from fangkong.auth.service import create_user
-    from fangkong.people.service import get_person
-    from fangkong.regions.service import ancestors
-
     resident = get_person(db, ref="P0000001")
     grid = db.get(Region, resident.region_id)
     assert grid is not None  # a foreign key guarantees it
