@@ -116,5 +116,5 @@ def runtime(database: Database, keys: Keyring, tmp_path: Path) -> Iterator[Runti
 
 @pytest.fixture
 def cli(runtime: Runtime) -> CliRunner:
-    """Runs `fangkong ...` in-process against the test database (see tests/helpers.run)."""
+    """Runs `fangkong ...` in-process against the test database (see tests/support/web.run)."""
     return CliRunner()

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from fangkong.app import create_app
 from fangkong.core.runtime import Runtime
 
-from .helpers import load_regions
+from .support.factories import load_regions
 
 
 @pytest.fixture

@@ -5,13 +5,15 @@ from typer.testing import CliRunner
 
 from fangkong.core.runtime import Runtime
 
-from .helpers import LI_QIANG_ID, REGIONS_CSV, WANG_FANG_ID, people_csv, run
+from .support.factories import REGIONS_CSV, people_csv
+from .support.personas import LI_QIANG, WANG_FANG
+from .support.web import run
 
 PEOPLE = people_csv(
-    f"wang-fang,王芳,{WANG_FANG_ID},13812345678,210802001001001,H1,渤海大街12号",
+    f"wang-fang,王芳,{WANG_FANG.id_number},13812345678,210802001001001,H1,渤海大街12号",
     "zhao-min,赵敏,210802199003071224,,210802001001001,,",
-    f"li-qiang,李强,{LI_QIANG_ID},,999999,,",
-    f"wang-fang,王芳,{LI_QIANG_ID},,210802001001001,,",
+    f"li-qiang,李强,{LI_QIANG.id_number},,999999,,",
+    f"wang-fang,王芳,{LI_QIANG.id_number},,210802001001001,,",
 )
 
 
@@ -65,7 +67,7 @@ def test_person_show_prints_masked_json(cli: CliRunner, tmp_path: Path) -> None:
     assert shown["id_number"] == "210802********1223"
     assert shown["phone"] == "138****5678"
     assert shown["region"] == {"code": "210802001001001", "name": "第1网格", "level": "grid"}
-    assert WANG_FANG_ID not in result.stdout
+    assert WANG_FANG.id_number not in result.stdout
 
 
 def test_person_show_of_an_unknown_ref_exits_1(cli: CliRunner) -> None:

@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,8 @@ from fangkong.venues import service as venue_service
 from fangkong.venues.models import VenueKind
 from fangkong.venues.schemas import VenueCreate
 from fangkong.web.templating import env, template_context
+
+from ..support.browser import DemoCity, LiveVenue
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -128,23 +129,6 @@ def live_server(live_runtime: Runtime) -> Iterator[str]:
         sock.close()
 
 
-def box_of(element: Any) -> dict[str, float]:
-    """The bounding box of a visible element (Playwright's is None for a hidden one)."""
-    box = element.bounding_box()
-    assert box is not None
-    return dict(box)
-
-
-@dataclass(frozen=True)
-class DemoCity:
-    """What the live server's database holds: the demo city and one account per role (see fangkong.demo)."""
-
-    accounts: dict[str, demo.DemoAccount]  # by username, which is the role value
-    resident_ref: str
-    resident_name: str
-    password: str = demo.DEMO_PASSWORD
-
-
 @pytest.fixture(scope="session")
 def demo_city(cheap_password_hashing: None, live_runtime: Runtime) -> DemoCity:
     """Fills the live server's database once per session, through the same code as `fangkong demo`.
@@ -152,7 +136,7 @@ def demo_city(cheap_password_hashing: None, live_runtime: Runtime) -> DemoCity:
     Rows are committed, so the server thread sees them. Accounts are hashed with the cheap argon2 parameters."""
     with live_runtime.database.unit_of_work() as db:
         if demo.database_is_empty(db):
-            # Without the demo's outbreak (demo_outbreak.py, tested in tests/test_demo.py): these tests start
+            # Without the demo's outbreak (demo_outbreak.py, tested in tests/demo/test_city.py): these tests start
             # from a city where nobody has a case, a contact or a test, and make their own.
             demo.fill_demo_city(db, keys=live_runtime.keys, people=200, seed=2020, with_outbreak=False)
         accounts = {a.username: a for a in demo.create_demo_accounts(db)}
@@ -232,21 +216,6 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
         return path
 
     return save
-
-
-@dataclass(frozen=True)
-class LiveVenue:
-    """A venue of the demo venue operator in the live server's database."""
-
-    ref: str
-    name: str
-    token: str
-    capacity: int | None
-
-    @property
-    def scan_path(self) -> str:
-        """The path the poster's QR code carries."""
-        return f"/v/{self.token}"
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from fangkong.regions.models import Region
 from fangkong.regions.service import get_region, subtree_clause
 from fangkong.tracing.service import traced_contacts
 
-from .conftest import DemoCity, box_of
+from ..support.browser import DemoCity, box_of
 
 Shot = Callable[..., Path]
 SignIn = Callable[..., Any]

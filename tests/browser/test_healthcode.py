@@ -35,7 +35,7 @@ from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
-from .conftest import DemoCity, LiveVenue
+from ..support.browser import DemoCity, LiveVenue
 
 Shot = Callable[..., Path]
 SignIn = Callable[..., Any]

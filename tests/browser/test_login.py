@@ -10,7 +10,7 @@ import pytest
 
 from fangkong.demo.city import DEMO_TITLES
 
-from .conftest import DemoCity, box_of
+from ..support.browser import DemoCity, box_of
 
 Shot = Callable[[Any, str], Path]
 SignIn = Callable[..., Any]

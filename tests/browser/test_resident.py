@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from .conftest import DemoCity, box_of
+from ..support.browser import DemoCity, box_of
 
 Shot = Callable[..., Path]
 SignIn = Callable[..., Any]

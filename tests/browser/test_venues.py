@@ -20,7 +20,7 @@ import pytest
 from fangkong.core.runtime import Runtime
 from fangkong.venues.models import VenueKind
 
-from .conftest import DemoCity, LiveVenue, box_of
+from ..support.browser import DemoCity, LiveVenue, box_of
 
 Shot = Callable[..., Path]
 SignIn = Callable[..., Any]

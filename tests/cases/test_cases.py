@@ -1,5 +1,5 @@
 """Confirming a case proposes its contacts with evidence; investigators decide; scoping, policy and history.
-The scene is described in case_helpers."""
+The scene is described in support/cases.py."""
 
 import json
 from collections.abc import Iterator
@@ -18,9 +18,9 @@ from fangkong.core.crypto import Keyring
 from fangkong.core.models import SystemSetting
 from fangkong.core.runtime import Runtime
 
-from ..access_helpers import bearer
-from ..helpers import run
-from .case_helpers import ISOLATED, ONSET, add_visit, at, outbreak
+from ..support.cases import ISOLATED, ONSET, add_visit, at, outbreak
+from ..support.personas import CHEN, LIU, SUN, ZHOU
+from ..support.web import as_, run
 
 
 @pytest.fixture
@@ -35,21 +35,21 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 def confirm(cli: CliRunner, person: str = "wang-fang", *extra: str) -> int:
-    result = run(cli, "case", "confirm", "--person", person, "--onset", ONSET, "--isolated", ISOLATED, "--as", "inv",
-                 *extra)  # fmt: skip
+    result = run(cli, "case", "confirm", "--person", person, "--onset", ONSET, "--isolated", ISOLATED,
+                 "--as", CHEN.username, *extra)  # fmt: skip
     assert result.exit_code == 0, result.output
     return int(result.stdout.splitlines()[0])
 
 
 def contacts(cli: CliRunner, case_id: int) -> dict[str, dict[str, Any]]:
-    result = run(cli, "contacts", "--case", str(case_id), "--json", "--as", "inv")
+    result = run(cli, "contacts", "--case", str(case_id), "--json", "--as", CHEN.username)
     assert result.exit_code == 0, result.output
     return {c["person_ref"]: c for c in json.loads(result.stdout)}
 
 
-def decide(client: TestClient, token: str, contact_id: int, decision: str, reason: str = "") -> Any:
+def decide(client: TestClient, headers: dict[str, str], contact_id: int, decision: str, reason: str = "") -> Any:
     return client.post(f"/api/contacts/{contact_id}/decision", json={"decision": decision, "reason": reason},
-                       headers=bearer(token))  # fmt: skip
+                       headers=headers)  # fmt: skip
 
 
 def test_confirming_a_case_proposes_co_present_people_and_the_household_with_evidence(
@@ -76,7 +76,7 @@ def test_the_look_back_is_the_policy_editions(runtime: Runtime, cli: CliRunner, 
     assert "zhang-wei" in contacts(cli, confirm(cli))
     with runtime.database.unit_of_work() as db:
         db.add(SystemSetting(key="policy_edition", value="cn-8"))
-    result = run(cli, "case", "confirm", "--person", "li-qiang", "--onset", ONSET, "--as", "inv")
+    result = run(cli, "case", "confirm", "--person", "li-qiang", "--onset", ONSET, "--as", CHEN.username)
     assert "cn-8" in result.output
     with runtime.database.unit_of_work() as db:
         window = db.execute(text("SELECT traced_from FROM case_record WHERE id = :id"),
@@ -89,7 +89,7 @@ def test_a_confirmed_close_contact_brings_secondary_candidates_from_their_first_
 ) -> None:
     case_id = confirm(cli)
     li = contacts(cli, case_id)["li-qiang"]
-    response = decide(client, tokens["inv"], li["id"], "close")
+    response = decide(client, as_(tokens, CHEN), li["id"], "close")
     assert response.status_code == 200, response.text
     assert (response.json()["tier"], response.json()["follow_up"]) == ("close", "to_trace")
     zhao = contacts(cli, case_id)["zhao-min"]
@@ -103,7 +103,7 @@ def test_under_the_20_measures_no_secondary_contacts_are_traced(
     with runtime.database.unit_of_work() as db:
         db.add(SystemSetting(key="policy_edition", value="cn-20m"))
     case_id = confirm(cli)
-    decide(client, tokens["inv"], contacts(cli, case_id)["li-qiang"]["id"], "close")
+    decide(client, as_(tokens, CHEN), contacts(cli, case_id)["li-qiang"]["id"], "close")
     assert "zhao-min" not in contacts(cli, case_id)
 
 
@@ -111,33 +111,34 @@ def test_dismissing_needs_a_reason_and_every_decision_is_audited(
     runtime: Runtime, cli: CliRunner, client: TestClient, tokens: dict
 ) -> None:
     lei = contacts(cli, confirm(cli))["wang-lei"]
-    refused = decide(client, tokens["inv"], lei["id"], "dismiss")
+    refused = decide(client, as_(tokens, CHEN), lei["id"], "dismiss")
     assert refused.status_code == 422
     assert "give a reason for dismissing" in refused.json()["error"]["message"]
-    assert decide(client, tokens["inv"], lei["id"], "dismiss", "moved out in 2021").json()["status"] == "dismissed"
+    assert decide(client, as_(tokens, CHEN), lei["id"], "dismiss", "moved out in 2021").json()["status"] == "dismissed"
     with runtime.database.unit_of_work() as db:
         events = db.execute(
             select(AuditEvent).where(AuditEvent.action == AuditAction.contact_decision)
         ).scalars().all()  # fmt: skip
         assert [(e.actor_username, e.entity_ref, e.purpose) for e in events] == [
-            ("inv", str(lei["id"]), "moved out in 2021")
+            (CHEN.username, str(lei["id"]), "moved out in 2021")
         ]
 
 
 def test_an_investigator_sees_and_decides_only_within_their_region(
     cli: CliRunner, client: TestClient, tokens: dict
 ) -> None:
-    case_id = confirm(cli)
+    case_id = confirm(cli)  # 王芳's, in 站前区, by 陈
     li = contacts(cli, case_id)["li-qiang"]
-    outsider = bearer(tokens["inv2"])  # 大石桥市; the case and its contacts are in 站前区
-    assert client.get(f"/api/cases/{case_id}", headers=outsider).status_code == 404
-    assert client.get("/api/cases", headers=outsider).json() == []
-    assert client.get("/api/contacts", params={"case": case_id}, headers=outsider).status_code == 404
-    assert decide(client, tokens["inv2"], li["id"], "close").status_code == 404
-    commander = bearer(tokens["cmd"])  # the city: reads everything, decides nothing
-    assert client.get(f"/api/cases/{case_id}", headers=commander).json()["person_ref"] == "wang-fang"
-    assert decide(client, tokens["cmd"], li["id"], "close").status_code == 403
-    assert client.get("/api/cases", headers=bearer(tokens["gw"])).status_code == 403
+    # 周 investigates 大石桥市: the case and its contacts do not exist for him.
+    assert client.get(f"/api/cases/{case_id}", headers=as_(tokens, ZHOU)).status_code == 404
+    assert client.get("/api/cases", headers=as_(tokens, ZHOU)).json() == []
+    assert client.get("/api/contacts", params={"case": case_id}, headers=as_(tokens, ZHOU)).status_code == 404
+    assert decide(client, as_(tokens, ZHOU), li["id"], "close").status_code == 404
+    # 孙 commands the city: reads everything, decides nothing.
+    assert client.get(f"/api/cases/{case_id}", headers=as_(tokens, SUN)).json()["person_ref"] == "wang-fang"
+    assert decide(client, as_(tokens, SUN), li["id"], "close").status_code == 403
+    # 刘 is a grid worker: cases are not his work.
+    assert client.get("/api/cases", headers=as_(tokens, LIU)).status_code == 403
 
 
 def test_case_and_contact_history_cannot_be_rewritten(runtime: Runtime, cli: CliRunner, tokens: dict) -> None:
@@ -156,10 +157,10 @@ def test_changes_are_kept_as_events_and_re_dating_traces_again(
     # Isolated earlier than first reported: 10:15 on 03-20, before 李强 arrived. Tracing runs again over the
     # shorter window; his candidacy from the first run stays for the investigator to dismiss (nothing is removed).
     body = {"isolated_at": "2022-03-20T10:15:00+08:00", "severity": "mild", "reason": "hospital record"}
-    response = client.patch(f"/api/cases/{case_id}", json=body, headers=bearer(tokens["inv"]))
+    response = client.patch(f"/api/cases/{case_id}", json=body, headers=as_(tokens, CHEN))
     assert response.status_code == 200, response.text
     assert response.json()["trace"]["window_end"] == "2022-03-20T02:15:00Z"
-    assert client.patch(f"/api/cases/{case_id}", json={"reason": "x"}, headers=bearer(tokens["inv"])).status_code == 422
+    assert client.patch(f"/api/cases/{case_id}", json={"reason": "x"}, headers=as_(tokens, CHEN)).status_code == 422
     with runtime.database.unit_of_work() as db:
         changes = db.execute(
             select(CaseEvent.change, CaseEvent.reason).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
@@ -171,10 +172,10 @@ def test_changes_are_kept_as_events_and_re_dating_traces_again(
 
 def test_follow_up_moves_on_with_dated_notes(cli: CliRunner, client: TestClient, tokens: dict) -> None:
     li = contacts(cli, confirm(cli))["li-qiang"]
-    auth = bearer(tokens["inv"])
+    auth = as_(tokens, CHEN)
     early = client.post(f"/api/contacts/{li['id']}/follow-up", json={"status": "traced"}, headers=auth)
     assert early.status_code == 409  # still a candidate
-    decide(client, tokens["inv"], li["id"], "companion")
+    decide(client, as_(tokens, CHEN), li["id"], "companion")
     body = {"status": "under_observation", "note": "home observation, phone call done",
             "at": "2022-03-21T12:00:00+08:00"}  # fmt: skip
     followed = client.post(f"/api/contacts/{li['id']}/follow-up", json=body, headers=auth)
@@ -188,7 +189,7 @@ def test_a_contact_from_an_interview_is_confirmed_with_its_evidence(
     case_id = confirm(cli)
     body = {"case_id": case_id, "person_ref": "zhao-min", "tier": "close", "note": "dinner at her home",
             "start": "2022-03-19T18:00:00+08:00", "end": "2022-03-19T20:00:00+08:00", "venue": "赵敏家"}  # fmt: skip
-    response = client.post("/api/contacts", json=body, headers=bearer(tokens["inv"]))
+    response = client.post("/api/contacts", json=body, headers=as_(tokens, CHEN))
     assert response.status_code == 201, response.text
     made = response.json()
     assert (made["status"], made["tier"], made["first_exposure_at"]) == ("confirmed", "close", "2022-03-19T10:00:00Z")
@@ -202,9 +203,9 @@ def test_a_contact_who_becomes_a_case_links_the_transmission_chain(
 ) -> None:
     first = confirm(cli)
     li = contacts(cli, first)["li-qiang"]
-    decide(client, tokens["inv"], li["id"], "close")
+    decide(client, as_(tokens, CHEN), li["id"], "close")
     second = confirm(cli, "li-qiang")
-    graph = client.get(f"/api/cases/{second}/chain", headers=bearer(tokens["inv"])).json()
+    graph = client.get(f"/api/cases/{second}/chain", headers=as_(tokens, CHEN)).json()
     assert graph["case_ids"] == [second, first]
     edges = {(e["source"], e["target"]): e for e in graph["edges"]}
     link = edges[(f"case-{first}", f"case-{second}")]
@@ -216,26 +217,27 @@ def test_a_contact_who_becomes_a_case_links_the_transmission_chain(
 
 def test_reading_a_chain_is_audited(runtime: Runtime, cli: CliRunner, client: TestClient, tokens: dict) -> None:
     case_id = confirm(cli)
-    client.get(f"/api/cases/{case_id}/chain", headers=bearer(tokens["cmd"]))
+    client.get(f"/api/cases/{case_id}/chain", headers=as_(tokens, SUN))
     with runtime.database.unit_of_work() as db:
         event = db.execute(
             select(AuditEvent).where(AuditEvent.action == AuditAction.case_read).order_by(AuditEvent.id.desc())
         ).scalars().first()  # fmt: skip
         assert event is not None
-        assert (event.actor_username, event.entity_ref, event.purpose) == ("cmd", str(case_id), "transmission chain")
+        assert (event.actor_username, event.entity_ref) == (SUN.username, str(case_id))
+        assert event.purpose == "transmission chain"
 
 
 def test_a_confirmed_case_needs_a_date_and_a_suspected_one_is_not_traced(
     cli: CliRunner, client: TestClient, tokens: dict
 ) -> None:
-    auth = bearer(tokens["inv"])
+    auth = as_(tokens, CHEN)
     refused = client.post("/api/cases", json={"person_ref": "wang-fang"}, headers=auth)
     assert refused.status_code == 422
     assert "needs a symptom onset date or a first positive sampling time" in refused.json()["error"]["message"]
     suspected = client.post("/api/cases", json={"person_ref": "wang-fang", "classification": "suspected"},
                             headers=auth)  # fmt: skip
     assert (suspected.status_code, suspected.json()["trace"]) == (201, None)
-    result = run(cli, "case", "confirm", "--person", "wang-fang", "--as", "inv")
+    result = run(cli, "case", "confirm", "--person", "wang-fang", "--as", CHEN.username)
     assert result.exit_code == 2
     assert "give exactly one of --onset" in result.output
 
@@ -244,7 +246,7 @@ def test_confirming_as_of_a_past_instant_traces_until_then_when_not_isolated(cli
     # Without an isolation time the window runs until "now"; with --at, now is 03-20 10:25, so 李强 shared only
     # the 5 minutes since 10:20 and is below the minimum, while the household is proposed.
     result = run(cli, "case", "confirm", "--person", "wang-fang", "--sampled", "2022-03-20T09:00:00+08:00",
-                 "--asymptomatic", "--at", "2022-03-20T10:25:00+08:00", "--as", "inv")  # fmt: skip
+                 "--asymptomatic", "--at", "2022-03-20T10:25:00+08:00", "--as", CHEN.username)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "[2022-03-16T01:00:00+00:00, 2022-03-20T02:25:00+00:00)" in result.output
     assert set(contacts(cli, int(result.stdout.splitlines()[0]))) == {"wang-lei"}

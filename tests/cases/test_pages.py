@@ -1,5 +1,5 @@
 """The case pages through a test client: an investigator confirms a case, decides on its candidates and follows
-the contacts up; commanders read without forms; grid workers are refused. The scene is described in case_helpers.
+the contacts up; commanders read without forms; grid workers are refused. The scene is in support/cases.py.
 """
 
 import json
@@ -18,9 +18,8 @@ from fangkong.cases.models import Case
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from ..access_helpers import csrf, log_in
-from ..helpers import run
-from .case_helpers import ONSET, outbreak
+from ..support.cases import ONSET, outbreak
+from ..support.web import csrf, log_in, run
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "en"}
 HTMX = {"hx-request": "true"}

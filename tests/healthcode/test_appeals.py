@@ -12,7 +12,8 @@ from fangkong.core import clock
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from ..access_helpers import bearer, city_with_tokens
+from ..support.factories import city_with_tokens
+from ..support.web import bearer
 
 NOW = dt.datetime(2022, 3, 21, 2, 0, tzinfo=dt.UTC)
 

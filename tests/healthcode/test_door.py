@@ -24,8 +24,8 @@ from fangkong.healthcode.token import verify
 from fangkong.people.models import Person
 from fangkong.venues.models import Checkin
 
-from ..access_helpers import bearer
-from ..venue_helpers import door_city
+from ..support.venues import door_city
+from ..support.web import bearer
 
 NOW = dt.datetime(2022, 3, 21, 2, 0, tzinfo=dt.UTC)
 

@@ -32,8 +32,8 @@ from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for, withdraw_result
 from fangkong.venues.models import Checkin
 
-from ..access_helpers import bearer
-from ..venue_helpers import door_city
+from ..support.venues import door_city
+from ..support.web import bearer
 
 NOW = dt.datetime(2022, 3, 21, 2, 0, tzinfo=dt.UTC)
 T = TypeVar("T")

@@ -1,5 +1,5 @@
 """The health-code pages through a test client: the resident's live code, why it is its color and their appeals;
-the investigators' appeal queue; the venue door. The scene is tests/cases/case_helpers' outbreak (王芳 is the
+the investigators' appeal queue; the venue door. The scene is support/cases.py's outbreak (王芳 is the
 resident `wang`, `inv` investigates 站前区, `op1` runs 龙山超市 there), on 2022-03-21 at noon, Beijing time."""
 
 import datetime as dt
@@ -31,8 +31,9 @@ from fangkong.testing.service import add_result
 from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.web.i18n import gettext
 
-from ..access_helpers import PASSWORD, csrf, log_in
-from ..cases.case_helpers import at, confirm_case_and_close_contact, outbreak
+from ..support.cases import at, confirm_case_and_close_contact, outbreak
+from ..support.personas import PASSWORD
+from ..support.web import csrf, log_in
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "en"}
 HTMX = {"hx-request": "true"}

@@ -1,5 +1,5 @@
 """Health codes from stored facts: colors follow cases, contacts and tests; every change is recorded; switching
-the edition recomputes; a hand change needs a record and a reason. The scene is tests/cases/case_helpers'."""
+the edition recomputes; a hand change needs a record and a reason. The scene is support/cases.py's."""
 
 import datetime as dt
 import json
@@ -11,8 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from fangkong.auth.audit_models import AuditAction, AuditEvent, Channel
-from fangkong.auth.service import actor_for, get_user
+from fangkong.auth.audit_models import AuditAction, AuditEvent
 from fangkong.cases.models import ContactEvidence, EvidenceKind
 from fangkong.core import clock
 from fangkong.core.crypto import Keyring
@@ -22,8 +21,10 @@ from fangkong.healthcode.service import review, telling_exposure
 from fangkong.policy.editions import Color
 from fangkong.testing.service import withdraw_result
 
-from ..cases.case_helpers import ISOLATED, ONSET, at, confirm_case_and_close_contact, outbreak
-from ..helpers import run
+from ..support.cases import ISOLATED, ONSET, at, confirm_case_and_close_contact, outbreak
+from ..support.factories import actor_of
+from ..support.personas import CHEN, HE, SUN
+from ..support.web import run
 
 DAY = dt.timedelta(days=1)
 # 李强's last exposure to 王芳: 03-20 10:30 Beijing time.
@@ -45,7 +46,9 @@ def code(cli: CliRunner, ref: str, *extra: str) -> dict[str, Any]:
 
 def test_a_confirmed_case_is_red_and_says_why(cli: CliRunner, scene: dict) -> None:
     assert code(cli, "wang-fang")["color"] == "green"
-    run(cli, "case", "confirm", "--person", "wang-fang", "--onset", ONSET, "--isolated", ISOLATED, "--as", "inv")
+    run(
+        cli, "case", "confirm", "--person", "wang-fang", "--onset", ONSET, "--isolated", ISOLATED, "--as", CHEN.username
+    )
     shown = code(cli, "wang-fang", "--lang", "zh")
     assert (shown["color"], shown["policy"], shown["valid_until"]) == ("red", "cn-9", None)
     assert shown["reasons"][0]["code"] == "case_confirmed"
@@ -68,7 +71,7 @@ def test_a_close_contact_is_red_for_seven_days_then_yellow_until_tested(
         for day in (1, 2, 3, 5, 7, 10):
             sampled = (EXPOSED + day * DAY).isoformat()
             assert run(cli, "test", "add", "--person", "li-qiang", "--sampled", sampled, "--result", "negative",
-                       "--as", "inv").exit_code == 0  # fmt: skip
+                       "--as", CHEN.username).exit_code == 0  # fmt: skip
         assert code(cli, "li-qiang")["color"] == "green"
 
 
@@ -77,7 +80,7 @@ def test_every_change_is_recorded_with_its_cause(runtime: Runtime, cli: CliRunne
     result = run(cli, "code", "history", "li-qiang", "--json")
     [change] = json.loads(result.stdout)
     assert (change["from"], change["to"], change["actor"], change["cause"]) == (
-        None, "red", "inv", f"contact {contact_id} close"
+        None, "red", CHEN.username, f"contact {contact_id} close"
     )  # fmt: skip
     with pytest.raises(DBAPIError, match="append-only"), runtime.database.unit_of_work() as db:
         db.execute(text("UPDATE code_change SET to_color = 'green'"))
@@ -92,26 +95,29 @@ def test_a_positive_test_turns_a_person_red_and_its_withdrawal_back(
     shown = code(cli, "zhang-wei")
     assert (shown["color"], shown["reasons"][0]["code"]) == ("red", "positive_test")
     with runtime.database.unit_of_work() as db:
-        lab = actor_for(db, user=get_user(db, username="lab"), channel=Channel.api)
-        withdraw_result(db, actor=lab, result_id=int(made.stdout), reason="tube mix-up")
+        withdraw_result(db, actor=actor_of(db, HE), result_id=int(made.stdout), reason="tube mix-up")
     assert code(cli, "zhang-wei")["color"] == "green"
     changes = json.loads(run(cli, "code", "history", "zhang-wei", "--json").stdout)
-    assert [(c["to"], c["actor"]) for c in changes] == [("red", "system"), ("green", "lab")]
+    assert [(c["to"], c["actor"]) for c in changes] == [("red", "system"), ("green", HE.username)]
 
 
 def test_switching_the_edition_recomputes_codes_and_records_the_changes(
     runtime: Runtime, cli: CliRunner, scene: dict
 ) -> None:
     confirm_case_and_close_contact(runtime, cli)
-    refused = run(cli, "policy", "use", "cn-8", "--as", "inv")
+    refused = run(cli, "policy", "use", "cn-8", "--as", CHEN.username)  # an investigator, of 站前区 only
     assert "only the command centre changes the policy edition in force" in refused.output
-    result = run(cli, "policy", "use", "cn-8", "--as", "cmd")
+    result = run(cli, "policy", "use", "cn-8", "--as", SUN.username)  # the city's commander
     assert result.exit_code == 0, result.output
     assert "cn-8 in force" in result.output
     # Under the 8th edition a close contact is red for 14 days.
     assert code(cli, "li-qiang")["valid_until"] == (EXPOSED + 14 * DAY).astimezone(dt.UTC).isoformat()
     changes = json.loads(run(cli, "code", "history", "li-qiang", "--json").stdout)
-    assert (changes[-1]["policy"], changes[-1]["cause"], changes[-1]["actor"]) == ("cn-8", "policy cn-9 → cn-8", "cmd")
+    assert (changes[-1]["policy"], changes[-1]["cause"], changes[-1]["actor"]) == (
+        "cn-8",
+        "policy cn-9 → cn-8",
+        SUN.username,
+    )
     assert "yes" in run(cli, "policy", "list").output
 
 
@@ -119,7 +125,7 @@ def test_a_hand_change_needs_a_record_and_a_reason(runtime: Runtime, cli: CliRun
     contact_id = confirm_case_and_close_contact(runtime, cli)
     until = clock.now() + 30 * DAY
     with runtime.database.unit_of_work() as db:
-        inv = actor_for(db, user=get_user(db, username="inv"), channel=Channel.api)
+        inv = actor_of(db, CHEN)
         with pytest.raises(Invalid, match="needs a written reason"):
             review(
                 db, actor=inv, person_ref="li-qiang", color=Color.red, reason=" ", until=until, contact_id=contact_id

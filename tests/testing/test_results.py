@@ -15,8 +15,8 @@ from fangkong.core.runtime import Runtime
 from fangkong.people.models import Person
 from fangkong.testing.service import results_for
 
-from ..access_helpers import bearer, city_with_tokens
-from ..helpers import run
+from ..support.factories import city_with_tokens
+from ..support.web import bearer, run
 
 SAMPLED = "2022-03-20T08:30:00+08:00"
 

@@ -24,17 +24,11 @@ from fangkong.core.runtime import Runtime
 from fangkong.people.models import Person
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
-from ..access_helpers import bearer
-from ..helpers import run
-from ..venue_helpers import venue_city
+from ..support.cases import at
+from ..support.venues import venue_city
+from ..support.web import bearer, run
 
-BJ = dt.timezone(dt.timedelta(hours=8))
 FROM, TO = "2022-03-18T00:00:00+08:00", "2022-03-21T00:00:00+08:00"
-
-
-def at(hhmm: str, day: int = 20) -> dt.datetime:
-    hour, minute = map(int, hhmm.split(":"))
-    return dt.datetime(2022, 3, day, hour, minute, tzinfo=BJ)
 
 
 @pytest.fixture

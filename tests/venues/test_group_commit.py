@@ -23,7 +23,7 @@ from fangkong.venues.door import BatchUpload, DoorCheckin, DoorReceipt, checkin_
 from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.venues.schemas import BatchResult, BatchRow
 
-from ..venue_helpers import venue_city
+from ..support.venues import venue_city
 
 T = TypeVar("T")
 LIMITS = Limits(retention=dt.timedelta(days=28), future_skew=dt.timedelta(minutes=5))

@@ -29,8 +29,9 @@ from fangkong.app import create_app
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
 
-from ..access_helpers import bearer, city_with_tokens
 from ..conftest import BACKENDS, PG_URL
+from ..support.factories import city_with_tokens
+from ..support.web import bearer
 
 DEVICES = 64  # more than the thread pool's 40 threads
 REQUESTS = 320

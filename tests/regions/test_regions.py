@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 from fangkong.regions import service
 from fangkong.regions.models import Region, RegionLevel
 
-from .helpers import REGIONS_CSV, load_regions
+from ..support.factories import REGIONS_CSV, load_regions
 
 
 def codes(regions: object) -> list[str]:

@@ -1,4 +1,4 @@
-"""The outbreak scene for case tests, on the venue city (venue_helpers). Beijing time, March 2022:
+"""The outbreak scene for case and health-code tests, on the venue city (venues.py). Beijing time, March 2022:
 
 - 王芳 (wang-fang, the index case) shopped at 龙山超市 on 03-20 10:00–10:30; symptom onset 03-20, isolated
   03-21 08:00. Under the 9th edition her infectious window is [03-16 00:00, 03-21 08:00).
@@ -6,7 +6,7 @@
   he was at 钢都农贸市场 with 赵敏 (zhao-min): once 李强 is a close contact, 赵敏 is a secondary candidate.
 - 张伟 (zhang-wei) came at 10:25 without checking out (45 minutes' dwell): 5 minutes with her, below the minimum.
 - 王磊 (wang-lei) lives in 王芳's household: a close-contact candidate without any check-in.
-Officials: `inv` investigates 站前区, `inv2` 大石桥市, `cmd` commands the city.
+Officials (personas.py): 陈 (`inv`) investigates 站前区, 周 (`inv2`) 大石桥市, 孙 (`cmd`) commands the city.
 """
 
 from __future__ import annotations
@@ -16,21 +16,18 @@ import datetime as dt
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import Channel
-from fangkong.auth.models import Role
-from fangkong.auth.service import actor_for, create_token, create_user, get_user
 from fangkong.cases.contacts import Decision, decide
 from fangkong.cases.models import Contact
 from fangkong.core.crypto import Keyring
-from fangkong.core.ids import make_resident_id
 from fangkong.core.runtime import Runtime
 from fangkong.people.models import Person
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
-from ..access_helpers import PASSWORD
-from ..helpers import load_people, people_csv, run
-from ..venue_helpers import venue_city
+from .factories import actor_of, add_account, load_people, people_csv, tokens_for
+from .personas import CHEN, SUN, WANG_LEI, ZHAO_MIN, ZHOU
+from .venues import venue_city
+from .web import run
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 ONSET = "2022-03-20"
@@ -38,6 +35,7 @@ ISOLATED = "2022-03-21T08:00:00+08:00"
 
 
 def at(hhmm: str, day: int = 20) -> dt.datetime:
+    """A Beijing time in March 2022."""
     hour, minute = map(int, hhmm.split(":"))
     return dt.datetime(2022, 3, day, hour, minute, tzinfo=BJ)
 
@@ -55,13 +53,11 @@ def outbreak(runtime: Runtime, keys: Keyring) -> dict[str, str]:
     tokens, _ = venue_city(runtime, keys)
     with runtime.database.unit_of_work() as db:
         load_people(db, keys, people_csv(
-            f"wang-lei,王磊,{make_resident_id('210802', dt.date(2015, 5, 1), 12)},,210802001001001,H1,渤海大街12号",
-            f"zhao-min,赵敏,{make_resident_id('210802', dt.date(1992, 8, 9), 21)},,210802001001002,H9,渤海大街20号",
+            f"{WANG_LEI.ref},{WANG_LEI.name},{WANG_LEI.id_number},,{WANG_LEI.region_code},H1,渤海大街12号",
+            f"{ZHAO_MIN.ref},{ZHAO_MIN.name},{ZHAO_MIN.id_number},,{ZHAO_MIN.region_code},H9,渤海大街20号",
         ))  # fmt: skip
-        create_user(db, actor=Actor.system(), username="inv2", password=PASSWORD,
-                    grants=[(Role.investigator, "210882")])  # fmt: skip
-        for username in ("inv2", "cmd"):
-            _, tokens[username] = create_token(db, actor=Actor.system(), user=get_user(db, username=username))
+        add_account(db, ZHOU)
+        tokens |= tokens_for(db, ZHOU, SUN)
     add_visit(runtime, "wang-fang", "V-LONGSHAN", at("10:00"), at("10:30"))
     add_visit(runtime, "li-qiang", "V-LONGSHAN", at("10:20"), at("11:00"))
     add_visit(runtime, "zhang-wei", "V-LONGSHAN", at("10:25"), None)
@@ -71,13 +67,12 @@ def outbreak(runtime: Runtime, keys: Keyring) -> dict[str, str]:
 
 
 def confirm_case_and_close_contact(runtime: Runtime, cli: CliRunner) -> int:
-    """王芳 confirmed by the investigator through the CLI, and 李强 decided her close contact; his contact id."""
+    """王芳 confirmed by 陈 through the CLI, and 李强 decided her close contact; his contact id."""
     result = run(cli, "case", "confirm", "--person", "wang-fang", "--onset", ONSET, "--isolated", ISOLATED,
-                 "--as", "inv")  # fmt: skip
+                 "--as", CHEN.username)  # fmt: skip
     assert result.exit_code == 0, result.output
     with runtime.database.unit_of_work() as db:
         li = db.execute(select(Person.id).where(Person.ref == "li-qiang")).scalar_one()
         contact = db.execute(select(Contact).where(Contact.person_id == li)).scalar_one()
-        inv = actor_for(db, user=get_user(db, username="inv"), channel=Channel.cli)
-        decide(db, actor=inv, contact_id=contact.id, decision=Decision.close)
+        decide(db, actor=actor_of(db, CHEN, Channel.cli), contact_id=contact.id, decision=Decision.close)
         return contact.id

@@ -10,10 +10,8 @@ from fangkong.app import create_app
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from .access_helpers import PASSWORD
-from .venue_helpers import venue_city
-
-BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "en"}
+from ..support.venues import venue_city
+from ..support.web import BROWSER, csrf, log_in
 
 
 @pytest.fixture
@@ -21,19 +19,6 @@ def client(runtime: Runtime, keys: Keyring) -> Iterator[TestClient]:
     venue_city(runtime, keys)
     with TestClient(create_app(runtime), headers=BROWSER, follow_redirects=False) as c:
         yield c
-
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-def log_in(client: TestClient, username: str) -> None:
-    token = csrf(client.get("/login").text)
-    assert (
-        client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token}).status_code == 303
-    )
 
 
 def test_an_operator_registers_a_venue_and_gets_its_poster(client: TestClient) -> None:

@@ -1,5 +1,4 @@
 import datetime as dt
-import re
 import uuid
 from collections.abc import Iterator
 
@@ -16,9 +15,10 @@ from fangkong.venues.checkin_import import CHECKIN_COLUMNS, import_checkins
 from fangkong.venues.checkins import Limits
 from fangkong.venues.models import Checkin
 
-from .access_helpers import PASSWORD, bearer
-from .helpers import csv_rows
-from .venue_helpers import build_venues, venue_city
+from ..support.factories import csv_rows
+from ..support.personas import PASSWORD
+from ..support.venues import build_venues, venue_city
+from ..support.web import bearer, csrf
 
 LIMITS = Limits(retention=dt.timedelta(days=28), future_skew=dt.timedelta(minutes=5))
 
@@ -164,12 +164,6 @@ def test_the_csv_import_rejects_each_bad_row_and_is_idempotent(db: Session, keys
     assert (updated.imported, updated.updated) == (0, 1)
 
 
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
 def test_a_resident_scans_a_poster_and_checks_in_with_one_tap(
     client: TestClient, city: tuple, runtime: Runtime
 ) -> None:
@@ -180,10 +174,10 @@ def test_a_resident_scans_a_poster_and_checks_in_with_one_tap(
     assert "deleted after 28 days" in anonymous.text
     assert "/login?next=/v/" in anonymous.text
     login = client.get("/login", headers=browser)
-    client.post("/login", data={"username": "wang", "password": PASSWORD, "csrf_token": csrf_from(login.text)},
+    client.post("/login", data={"username": "wang", "password": PASSWORD, "csrf_token": csrf(login.text)},
                 headers=browser, follow_redirects=False)  # fmt: skip
     page = client.get(f"/v/{posters['shop']}", headers=browser)
-    done = client.post(f"/v/{posters['shop']}", data={"csrf_token": csrf_from(page.text)}, headers=browser)
+    done = client.post(f"/v/{posters['shop']}", data={"csrf_token": csrf(page.text)}, headers=browser)
     assert done.status_code == 200
     assert done.url.path.startswith("/checkins/")  # post/redirect/get
     assert client.get(done.url.path, headers=browser).status_code == 200  # reloading adds nothing

@@ -8,19 +8,20 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fangkong.app import create_app
-from fangkong.auth.service import get_user
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from .access_helpers import bearer, build_city, city_with_tokens
-from .helpers import ZHANG_WEI_ID, run
+from ..support.factories import actor_of, build_city, city_with_tokens
+from ..support.personas import CHEN, HE, LIU, SUN, WANG, ZHANG_WEI, Persona
+from ..support.web import as_, bearer, run
 
+# Who sees whom (the personas are in tests/support/personas.py).
 VISIBLE = {
-    "gw": {"wang-fang"},
-    "inv": {"wang-fang", "li-qiang"},
-    "cmd": {"wang-fang", "li-qiang", "zhang-wei"},
-    "lab": set(),
-    "wang": {"wang-fang"},
+    LIU: {"wang-fang"},  # grid worker of 王芳's grid
+    CHEN: {"wang-fang", "li-qiang"},  # investigator of 站前区
+    SUN: {"wang-fang", "li-qiang", "zhang-wei"},  # commander of the city
+    HE: set(),  # the lab reads tubes, not people
+    WANG: {"wang-fang"},  # 王芳 herself
 }
 EVERYONE = {"wang-fang", "li-qiang", "zhang-wei"}
 
@@ -36,13 +37,13 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.mark.parametrize("who", list(VISIBLE))
-def test_the_api_lists_and_reads_only_people_in_scope(client: TestClient, city: dict[str, str], who: str) -> None:
-    listed = client.get("/api/people", headers=bearer(city[who]))
+@pytest.mark.parametrize("who", list(VISIBLE), ids=lambda p: p.username)
+def test_the_api_lists_and_reads_only_people_in_scope(client: TestClient, city: dict[str, str], who: Persona) -> None:
+    listed = client.get("/api/people", headers=as_(city, who))
     assert listed.status_code == 200
     assert {p["ref"] for p in listed.json()} == VISIBLE[who]
     for ref in EVERYONE:
-        response = client.get(f"/api/people/{ref}", headers=bearer(city[who]))
+        response = client.get(f"/api/people/{ref}", headers=as_(city, who))
         if ref in VISIBLE[who]:
             assert response.status_code == 200
         else:
@@ -50,27 +51,27 @@ def test_the_api_lists_and_reads_only_people_in_scope(client: TestClient, city: 
             assert response.json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("who", ["gw", "inv", "lab"])
-def test_searching_by_id_number_does_not_reach_outside(client: TestClient, city: dict[str, str], who: str) -> None:
-    found = client.post("/api/people/search", json={"q": ZHANG_WEI_ID}, headers=bearer(city[who]))
+@pytest.mark.parametrize("who", [LIU, CHEN, HE], ids=lambda p: p.username)
+def test_searching_by_id_number_does_not_reach_outside(client: TestClient, city: dict[str, str], who: Persona) -> None:
+    found = client.post("/api/people/search", json={"q": ZHANG_WEI.id_number}, headers=as_(city, who))
     assert found.json() == []
-    in_city = client.post("/api/people/search", json={"q": ZHANG_WEI_ID}, headers=bearer(city["cmd"]))
+    in_city = client.post("/api/people/search", json={"q": ZHANG_WEI.id_number}, headers=as_(city, SUN))
     assert [p["ref"] for p in in_city.json()] == ["zhang-wei"]
 
 
-@pytest.mark.parametrize("who", ["gw", "inv"])
-def test_export_and_changes_stay_inside(client: TestClient, city: dict[str, str], who: str) -> None:
-    export = client.get("/api/people/export.csv", params={"purpose": "grid ledger"}, headers=bearer(city[who]))
+@pytest.mark.parametrize("who", [LIU, CHEN], ids=lambda p: p.username)
+def test_export_and_changes_stay_inside(client: TestClient, city: dict[str, str], who: Persona) -> None:
+    export = client.get("/api/people/export.csv", params={"purpose": "grid ledger"}, headers=as_(city, who))
     assert export.status_code == 200
     exported = {line.split(",")[0] for line in export.text.strip().splitlines()[1:]}
     assert exported == VISIBLE[who]
-    patch = client.patch("/api/people/zhang-wei", json={"address": "x", "reason": "moved"}, headers=bearer(city[who]))
+    patch = client.patch("/api/people/zhang-wei", json={"address": "x", "reason": "moved"}, headers=as_(city, who))
     assert patch.status_code == 404
 
 
 def test_an_export_by_region_outside_scope_is_empty(client: TestClient, city: dict[str, str]) -> None:
     export = client.get(
-        "/api/people/export.csv", params={"purpose": "ledger", "region": "210882"}, headers=bearer(city["inv"])
+        "/api/people/export.csv", params={"purpose": "ledger", "region": "210882"}, headers=as_(city, CHEN)
     )
     assert export.text.strip().splitlines()[1:] == []
 
@@ -83,25 +84,22 @@ def test_without_credentials_nothing_is_served(client: TestClient, city: dict[st
 
 
 def test_the_cli_as_a_user_is_scoped_like_the_api(cli: CliRunner, city: dict[str, str]) -> None:
-    shown = run(cli, "person", "show", "zhang-wei", "--as", "inv", "--json")
+    shown = run(cli, "person", "show", "zhang-wei", "--as", CHEN.username, "--json")
     assert shown.exit_code == 1
     assert "no person with ref zhang-wei" in shown.stderr
-    assert run(cli, "person", "show", "li-qiang", "--as", "inv", "--json").exit_code == 0
-    listed = run(cli, "person", "list", "--as", "gw", "--json")
+    assert run(cli, "person", "show", "li-qiang", "--as", CHEN.username, "--json").exit_code == 0
+    listed = run(cli, "person", "list", "--as", LIU.username, "--json")
     assert '"wang-fang"' in listed.stdout
     assert "li-qiang" not in listed.stdout
-    exported = run(cli, "person", "export", "--as", "inv", "--purpose", "ledger")
+    exported = run(cli, "person", "export", "--as", CHEN.username, "--purpose", "ledger")
     assert "li-qiang" in exported.stdout
     assert "zhang-wei" not in exported.stdout
-    assert run(cli, "audit", "--person", "zhang-wei", "--as", "gw").exit_code == 1
+    assert run(cli, "audit", "--person", "zhang-wei", "--as", LIU.username).exit_code == 1
 
 
 def test_the_scope_helper_is_the_only_filter(db: Session, keys: Keyring) -> None:
     # A user without any people-reading role sees nobody even in their own region.
     build_city(db, keys)
-    from fangkong.auth.audit_models import Channel
-    from fangkong.auth.service import actor_for
     from fangkong.people.scope import people_query
 
-    lab = actor_for(db, user=get_user(db, username="lab"), channel=Channel.api)
-    assert db.execute(people_query(lab)).scalars().all() == []
+    assert db.execute(people_query(actor_of(db, HE))).scalars().all() == []

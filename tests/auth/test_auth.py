@@ -17,7 +17,8 @@ from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Conflict, Invalid
 from fangkong.core.runtime import Runtime
 
-from .access_helpers import PASSWORD, build_city
+from ..support.factories import build_city
+from ..support.personas import PASSWORD
 
 
 def login(db: Session, username: str, password: str, address: str = "10.0.0.1") -> User:

@@ -14,9 +14,9 @@ from fangkong.auth.sessions import SESSION_COOKIE
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
-from .access_helpers import PASSWORD, build_city
-
-BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "en"}
+from ..support.factories import build_city
+from ..support.personas import CHEN, HE, LI_QIANG, LIU, PASSWORD, SUN, WANG, ZHANG_WEI
+from ..support.web import BROWSER, csrf, log_in
 
 
 @pytest.fixture
@@ -27,18 +27,6 @@ def client(runtime: Runtime, keys: Keyring) -> Iterator[TestClient]:
         yield c
 
 
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]*)"', html)
-    assert match, "no CSRF token in the form"
-    return match.group(1)
-
-
-def log_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-    assert response.status_code == 303, response.text
-
-
 def test_the_home_page_sends_strangers_to_the_login_page(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 303
@@ -46,7 +34,7 @@ def test_the_home_page_sends_strangers_to_the_login_page(client: TestClient) -> 
 
 
 def test_logging_in_lands_on_the_role_home(client: TestClient) -> None:
-    log_in(client, "inv")
+    log_in(client, CHEN)
     home = client.get("/")
     assert home.status_code == 200
     assert "Investigator" in home.text
@@ -56,7 +44,7 @@ def test_logging_in_lands_on_the_role_home(client: TestClient) -> None:
 
 
 def test_a_resident_home_offers_their_record_and_who_looked(client: TestClient) -> None:
-    log_in(client, "wang")
+    log_in(client, WANG)
     home = client.get("/").text
     assert 'href="/me"' in home
     assert 'href="/me/access-log"' in home
@@ -64,36 +52,36 @@ def test_a_resident_home_offers_their_record_and_who_looked(client: TestClient) 
 
 
 def test_a_wrong_password_is_refused_with_a_clear_message(client: TestClient) -> None:
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"username": "inv", "password": "nope", "csrf_token": token})
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"username": CHEN.username, "password": "nope", "csrf_token": token})
     assert response.status_code == 401
     assert "Wrong username or password." in response.text
-    assert 'value="inv"' in response.text
+    assert f'value="{CHEN.username}"' in response.text
     assert SESSION_COOKIE not in response.cookies
 
 
 def test_a_forged_login_form_is_rejected(client: TestClient) -> None:
     client.get("/login")
-    response = client.post("/login", data={"username": "inv", "password": PASSWORD, "csrf_token": "forged"})
+    response = client.post("/login", data={"username": CHEN.username, "password": PASSWORD, "csrf_token": "forged"})
     assert response.status_code == 403
     assert "reload the page and try again" in response.text
     assert SESSION_COOKIE not in response.cookies
 
 
 def test_forged_forms_of_a_signed_in_user_are_rejected(client: TestClient, runtime: Runtime) -> None:
-    log_in(client, "gw")
+    log_in(client, LIU)
     assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
     assert client.post("/tokens", data={"label": "x", "csrf_token": ""}).status_code == 403
     assert client.get("/").status_code == 200  # still signed in: the forged logout did nothing
-    token = csrf_from(client.get("/tokens").text)
+    token = csrf(client.get("/tokens").text)
     created = client.post("/tokens", data={"label": "east gate", "csrf_token": token})
     assert created.status_code == 200
     assert re.search(r"fk_[A-Za-z0-9_-]{20,}", created.text)
 
 
 def test_logging_out_ends_the_session(client: TestClient) -> None:
-    log_in(client, "gw")
-    token = csrf_from(client.get("/").text)
+    log_in(client, LIU)
+    token = csrf(client.get("/").text)
     response = client.post("/logout", data={"csrf_token": token})
     assert response.status_code == 303
     assert client.get("/").headers["location"] == "/login"
@@ -101,24 +89,24 @@ def test_logging_out_ends_the_session(client: TestClient) -> None:
 
 def test_login_is_throttled_through_the_page_too(client: TestClient) -> None:
     for _ in range(5):
-        token = csrf_from(client.get("/login").text)
-        client.post("/login", data={"username": "cmd", "password": "guess", "csrf_token": token})
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"username": "cmd", "password": PASSWORD, "csrf_token": token})
+        token = csrf(client.get("/login").text)
+        client.post("/login", data={"username": SUN.username, "password": "guess", "csrf_token": token})
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"username": SUN.username, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 429
     assert "Too many failed attempts" in response.text
 
 
 def test_bumping_the_session_epoch_ends_every_session(client: TestClient, runtime: Runtime) -> None:
-    log_in(client, "gw")
+    log_in(client, LIU)
     assert client.get("/").status_code == 200
     with runtime.database.unit_of_work() as db:
-        db.execute(select(User).where(User.username == "gw")).scalar_one().session_epoch += 1
+        db.execute(select(User).where(User.username == LIU.username)).scalar_one().session_epoch += 1
     assert client.get("/").status_code == 303
 
 
 def test_the_people_page_is_scoped_and_opening_a_record_is_audited(client: TestClient, runtime: Runtime) -> None:
-    log_in(client, "gw")
+    log_in(client, LIU)
     listing = client.get("/people").text
     assert "wang-fang" in listing
     assert "li-qiang" not in listing
@@ -132,38 +120,36 @@ def test_the_people_page_is_scoped_and_opening_a_record_is_audited(client: TestC
     assert record.status_code == 200
     with runtime.database.unit_of_work() as db:
         events = db.execute(select(AuditEvent).where(AuditEvent.action == AuditAction.person_read)).scalars().all()
-    assert [(e.actor_username, e.purpose, e.channel.value) for e in events] == [("gw", "home visit", "page")]
+    assert [(e.actor_username, e.purpose, e.channel.value) for e in events] == [(LIU.username, "home visit", "page")]
 
 
 def test_roles_without_the_registry_are_refused_the_people_page(client: TestClient) -> None:
-    log_in(client, "lab")
+    log_in(client, HE)
     assert client.get("/people").status_code == 403
 
 
 def test_a_resident_sees_who_looked_at_their_data_on_a_page(client: TestClient) -> None:
-    log_in(client, "inv")
+    log_in(client, CHEN)
     client.get("/people/wang-fang", params={"purpose": "流调核实"})
     client.cookies.clear()
-    log_in(client, "wang")
+    log_in(client, WANG)
     page = client.get("/me/access-log").text
     assert "Investigator" in page
     assert "站前区" in page
     assert "流调核实" in page
-    assert re.search(r"\binv\b", page.split("<main")[1]) is None  # the official's role, not their username
+    assert re.search(rf"\b{CHEN.username}\b", page.split("<main")[1]) is None  # the official's role, not their username
 
 
 def test_searching_the_people_page_is_posted_scoped_and_protected(client: TestClient) -> None:
-    from .helpers import LI_QIANG_ID, ZHANG_WEI_ID
-
-    log_in(client, "inv")
-    token = csrf_from(client.get("/people").text)
-    found = client.post("/people", data={"q": LI_QIANG_ID, "csrf_token": token})
+    log_in(client, CHEN)
+    token = csrf(client.get("/people").text)
+    found = client.post("/people", data={"q": LI_QIANG.id_number, "csrf_token": token})
     assert found.status_code == 200
     assert "li-qiang" in found.text
     assert "wang-fang" not in found.text
     results = found.text.split('id="people-rows"')[1]
-    assert LI_QIANG_ID not in results  # results show the number masked, even to the one who typed it
-    outside = client.post("/people", data={"q": ZHANG_WEI_ID, "csrf_token": token})
+    assert LI_QIANG.id_number not in results  # results show the number masked, even to the one who typed it
+    outside = client.post("/people", data={"q": ZHANG_WEI.id_number, "csrf_token": token})
     assert "zhang-wei" not in outside.text
     fragment = client.post("/people", data={"q": "李", "csrf_token": token}, headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith("<table")
@@ -171,15 +157,15 @@ def test_searching_the_people_page_is_posted_scoped_and_protected(client: TestCl
 
 
 def test_a_copied_session_cookie_stops_working_after_logout(client: TestClient) -> None:
-    log_in(client, "gw")
+    log_in(client, LIU)
     stolen = client.cookies.get(SESSION_COOKIE)
-    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").text)})
+    client.post("/logout", data={"csrf_token": csrf(client.get("/").text)})
     client.cookies.set(SESSION_COOKIE, stolen or "")
     assert client.get("/").status_code == 303
 
 
 def test_a_resident_opening_a_record_page_is_sent_to_their_own(client: TestClient) -> None:
-    log_in(client, "wang")
+    log_in(client, WANG)
     response = client.get("/people/wang-fang", params={"purpose": "x"})
     assert response.status_code == 303
     assert response.headers["location"] == "/me"

@@ -12,15 +12,16 @@ from fangkong.people import pii
 from fangkong.people.models import Person
 from fangkong.people.service import get_person, import_people_file
 
-from .helpers import LI_QIANG_ID, WANG_FANG_ID, ZHANG_WEI_ID, load_regions, people_csv
+from ..support.factories import load_regions, people_csv
+from ..support.personas import LI_QIANG, WANG_FANG, ZHANG_WEI
 
 TEXT = people_csv(
-    f"wang-fang,王芳,{WANG_FANG_ID},13812345678,210802001001001,H1,渤海大街12号",
+    f"wang-fang,王芳,{WANG_FANG.id_number},13812345678,210802001001001,H1,渤海大街12号",
     "bad-check,赵敏,210802199003071224,,210802001001001,,",
-    f"li-qiang,李强,{LI_QIANG_ID},,210802001001001,H1,渤海大街12号",
-    f"wang-fang,王芳,{ZHANG_WEI_ID},,210802001001001,,",
-    f"zhang-wei,张伟,{ZHANG_WEI_ID},0417-5812345,210882001001001,H2,钢都路3号",
-    f"dup-id,郑和,{LI_QIANG_ID},,210802001001001,,",
+    f"li-qiang,李强,{LI_QIANG.id_number},,210802001001001,H1,渤海大街12号",
+    f"wang-fang,王芳,{ZHANG_WEI.id_number},,210802001001001,,",
+    f"zhang-wei,张伟,{ZHANG_WEI.id_number},0417-5812345,210882001001001,H2,钢都路3号",
+    f"dup-id,郑和,{LI_QIANG.id_number},,210802001001001,,",
 )
 EXPECTED_ERRORS = [
     "line 3: invalid ID number: check character is 4 but should be 3; the number was probably mistyped",

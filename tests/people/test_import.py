@@ -7,12 +7,13 @@ from fangkong.people.models import Person
 from fangkong.people.service import find_by_id_number, find_by_phone, get_person, read_person
 from fangkong.regions.models import Household
 
-from .helpers import LI_QIANG_ID, WANG_FANG_ID, ZHANG_WEI_ID, load_people, load_regions, make_person, people_csv
+from ..support.factories import load_people, load_regions, make_person, people_csv
+from ..support.personas import LI_QIANG, WANG_FANG, ZHANG_WEI
 
 GOOD = people_csv(
-    f"wang-fang,王芳,{WANG_FANG_ID},13812345678,210802001001001,H1,渤海大街12号",
-    f"li-qiang,李强,{LI_QIANG_ID},,210802001001001,H1,渤海大街12号",
-    f"zhang-wei,张伟,{ZHANG_WEI_ID},0417-5812345,210882001001001,H2,钢都路3号",
+    f"wang-fang,王芳,{WANG_FANG.id_number},13812345678,210802001001001,H1,渤海大街12号",
+    f"li-qiang,李强,{LI_QIANG.id_number},,210802001001001,H1,渤海大街12号",
+    f"zhang-wei,张伟,{ZHANG_WEI.id_number},0417-5812345,210882001001001,H2,钢都路3号",
 )
 
 
@@ -36,17 +37,17 @@ def test_id_numbers_and_phones_are_stored_only_encrypted(db: Session, keys: Keyr
     load_people(db, keys, GOOD)
     raw = db.execute(text("SELECT * FROM person")).all()
     dump = repr(raw).encode() + b"".join(v for row in raw for v in row if isinstance(v, bytes | memoryview))
-    for secret in (WANG_FANG_ID, ZHANG_WEI_ID, "13812345678", "5812345"):
+    for secret in (WANG_FANG.id_number, ZHANG_WEI.id_number, "13812345678", "5812345"):
         assert secret.encode() not in dump
     wang = get_person(db, ref="wang-fang")
-    assert pii.reveal_id_number(wang, keys=keys) == WANG_FANG_ID
+    assert pii.reveal_id_number(wang, keys=keys) == WANG_FANG.id_number
     assert pii.reveal_phone(wang, keys=keys) == "13812345678"
 
 
 def test_people_are_found_by_id_number_and_phone(db: Session, keys: Keyring) -> None:
     load_regions(db)
     load_people(db, keys, GOOD)
-    found = find_by_id_number(db, keys=keys, number=WANG_FANG_ID.lower())
+    found = find_by_id_number(db, keys=keys, number=WANG_FANG.id_number.lower())
     assert found is not None
     assert found.ref == "wang-fang"
     assert find_by_id_number(db, keys=keys, number="11010519491231002X") is None
@@ -66,18 +67,18 @@ def test_the_default_view_is_masked(db: Session, keys: Keyring) -> None:
 def test_bad_rows_are_rejected_with_their_line_and_reason(db: Session, keys: Keyring) -> None:
     load_regions(db)
     text_ = people_csv(
-        f"wang-fang,王芳,{WANG_FANG_ID},13812345678,210802001001001,H1,渤海大街12号",  # 2: good
+        f"wang-fang,王芳,{WANG_FANG.id_number},13812345678,210802001001001,H1,渤海大街12号",  # 2: good
         "p2,赵敏,210802199003071224,,210802001001001,,",  # 3: wrong check character
-        f"p3,钱进,{ZHANG_WEI_ID},,999999001001001,,",  # 4: unknown region
-        f"wang-fang,王芳,{LI_QIANG_ID},,210802001001001,,",  # 5: repeated ref
+        f"p3,钱进,{ZHANG_WEI.id_number},,999999001001001,,",  # 4: unknown region
+        f"wang-fang,王芳,{LI_QIANG.id_number},,210802001001001,,",  # 5: repeated ref
         "p5,孙丽,210802199002301227,,210802001001001,,",  # 6: impossible birth date
-        f"p6,周杰,{LI_QIANG_ID},12345,210802001001001,,",  # 7: bad phone
-        f"p7,吴刚,{LI_QIANG_ID},,210802001,,",  # 8: a street is not a residence
-        f"p8,郑和,{WANG_FANG_ID},,210802001001001,,",  # 9: ID number of wang-fang (line 2)
-        f",无名,{LI_QIANG_ID},,210802001001001,,",  # 10: no ref
+        f"p6,周杰,{LI_QIANG.id_number},12345,210802001001001,,",  # 7: bad phone
+        f"p7,吴刚,{LI_QIANG.id_number},,210802001,,",  # 8: a street is not a residence
+        f"p8,郑和,{WANG_FANG.id_number},,210802001001001,,",  # 9: ID number of wang-fang (line 2)
+        f",无名,{LI_QIANG.id_number},,210802001001001,,",  # 10: no ref
         "p10,冯,only,two",  # 11: wrong number of fields
-        f"p11,陈红,{LI_QIANG_ID},,210882001001001,H1,",  # 12: household H1 lives in another region
-        f"p12,楚云,{LI_QIANG_ID.lower()},,210802001001002,,",  # 13: good
+        f"p11,陈红,{LI_QIANG.id_number},,210882001001001,H1,",  # 12: household H1 lives in another region
+        f"p12,楚云,{LI_QIANG.id_number.lower()},,210802001001002,,",  # 13: good
     )
     report = load_people(db, keys, text_, batch_size=3)
     assert [str(e) for e in report.errors] == [
@@ -141,9 +142,9 @@ def test_passports_and_other_documents_are_accepted(db: Session, keys: Keyring) 
 
 def test_the_person_factory_uses_the_real_import_path(db: Session, keys: Keyring) -> None:
     load_regions(db)
-    person = make_person(db, keys, ref="li-qiang", name="李强", id_number=LI_QIANG_ID)
+    person = make_person(db, keys, ref="li-qiang", name="李强", id_number=LI_QIANG.id_number)
     assert person.name == "李强"
-    assert find_by_id_number(db, keys=keys, number=LI_QIANG_ID) == person
+    assert find_by_id_number(db, keys=keys, number=LI_QIANG.id_number) == person
 
 
 def test_imported_timestamps_compare_equal_in_sql(db: Session, keys: Keyring) -> None:

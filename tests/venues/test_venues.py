@@ -13,9 +13,9 @@ from fangkong.core.runtime import Runtime
 from fangkong.venues import checkins, service
 from fangkong.venues.models import Checkin, CheckinSource
 
-from .access_helpers import bearer
-from .helpers import csv_rows
-from .venue_helpers import build_venues, venue_city
+from ..support.factories import csv_rows
+from ..support.venues import build_venues, venue_city
+from ..support.web import bearer
 
 EN = {"accept-language": "en"}
 
