@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from fangkong.app import create_app
 from fangkong.auth.audit_models import AuditAction, AuditEvent
-from fangkong.cases.models import Case
+from fangkong.cases.models import Case, CaseChange, CaseEvent, ContactChange, ContactEvent
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
 
@@ -306,3 +306,29 @@ def test_a_grid_worker_cannot_open_the_case_pages(client: TestClient) -> None:
         assert client.get(path).status_code == 403, path
     client.cookies.clear()
     assert client.get("/cases").headers["location"] == "/login?next=%2Fcases"
+
+
+def test_the_timeline_and_the_contact_history_are_worded_in_the_readers_language(
+    client: TestClient, runtime: Runtime
+) -> None:
+    log_in(client, "inv")
+    case_id = new_case(client)
+    decide(client, case_id, "li-qiang", "close")
+    second = new_case(client, "li-qiang")  # 李强's contact record now points at his own case
+    with runtime.database.unit_of_work() as db:
+        events = db.execute(select(CaseEvent.change, CaseEvent.params).where(CaseEvent.case_id == case_id)).all()
+        traced = [json.loads(params) for change, params in events if change is CaseChange.traced]
+        became = db.execute(
+            select(ContactEvent.params).where(ContactEvent.change == ContactChange.became_case)
+        ).scalar_one()  # fmt: skip
+    assert traced == [{"start": "2022-03-15T16:00:00+00:00", "end": "2022-03-21T00:00:00+00:00", "policy": "cn-9",
+                       "new": 2, "refreshed": 0}]  # fmt: skip
+    assert json.loads(became) == {"case": second}
+
+    english = client.get(f"/cases/{case_id}").text
+    assert "<strong>Reported</strong>: Confirmed" in english
+    assert "window 03-16 00:00 – 03-21 08:00 (cn-9): 2 new candidates, 0 refreshed" in english
+    assert f"Case #{second}" in row_of(section(english, "confirmed"), "li-qiang")
+    chinese = client.get(f"/cases/{case_id}", headers={"accept-language": "zh-CN"}).text
+    assert "流调时段 03-16 00:00 – 03-21 08:00（cn-9）：新增候选 2 人，更新 0 人" in chinese
+    assert f"病例 #{second}" in row_of(section(chinese, "confirmed"), "li-qiang")

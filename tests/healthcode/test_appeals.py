@@ -67,6 +67,18 @@ def test_an_appeal_goes_from_filing_to_a_correction_that_turns_the_code_green(cl
     assert (mine[0]["status"], mine[0]["decision"], mine[0]["decided_by"]) == (
         "corrected", "the tube was 李强's; swapped labels", "inv"
     )  # fmt: skip
+    history = client.get("/api/healthcode/people/wang-fang/history", headers=bearer(tokens["inv"])).json()
+    appeal_id = filed.json()["id"]
+    assert [(c["cause_kind"], c["cause_params"]) for c in history] == [
+        ("testing.result_entered", {"result": result_id}),
+        ("healthcode.appeal_filed", {"appeal": appeal_id}),  # the note that an appeal is open
+        ("testing.result_withdrawn", {"result": result_id}),
+        ("healthcode.appeal_corrected", {"appeal": appeal_id}),
+    ]
+    assert history[-1]["cause"] == f"appeal #{appeal_id}: a wrong fact corrected"
+    chinese = client.get("/api/healthcode/people/wang-fang/history",
+                         headers={**bearer(tokens["inv"]), "accept-language": "zh-CN"}).json()  # fmt: skip
+    assert chinese[0]["cause"] == f"录入检测结果 #{result_id}"
 
 
 def test_an_upheld_appeal_keeps_the_color_and_says_why(client: TestClient, tokens: dict) -> None:

@@ -80,8 +80,13 @@ def test_every_change_is_recorded_with_its_cause(runtime: Runtime, cli: CliRunne
     result = run(cli, "code", "history", "li-qiang", "--json")
     [change] = json.loads(result.stdout)
     assert (change["from"], change["to"], change["actor"], change["cause"]) == (
-        None, "red", CHEN.username, f"contact {contact_id} close"
+        None, "red", CHEN.username, f"contact record #{contact_id} confirmed"
     )  # fmt: skip
+    assert (change["cause_kind"], change["cause_params"]) == (
+        "cases.contact_confirmed", {"contact": contact_id, "tier": "close"}
+    )  # fmt: skip
+    chinese = json.loads(run(cli, "code", "history", "li-qiang", "--json", "--lang", "zh").stdout)
+    assert chinese[0]["cause"] == f"接触者记录 #{contact_id} 已确认"
     with pytest.raises(DBAPIError, match="append-only"), runtime.database.unit_of_work() as db:
         db.execute(text("UPDATE code_change SET to_color = 'green'"))
 
@@ -115,7 +120,7 @@ def test_switching_the_edition_recomputes_codes_and_records_the_changes(
     changes = json.loads(run(cli, "code", "history", "li-qiang", "--json").stdout)
     assert (changes[-1]["policy"], changes[-1]["cause"], changes[-1]["actor"]) == (
         "cn-8",
-        "policy cn-9 → cn-8",
+        "policy edition changed: cn-9 → cn-8",
         SUN.username,
     )
     assert "yes" in run(cli, "policy", "list").output
@@ -151,7 +156,7 @@ def test_the_periodic_job_moves_codes_on_when_their_phase_ends(runtime: Runtime,
     with clock.frozen_at(EXPOSED + 7 * DAY):
         assert refresh_due(runtime) == 1
         changes = json.loads(run(cli, "code", "history", "li-qiang", "--json").stdout)
-    assert [(c["to"], c["actor"], c["cause"]) for c in changes][-1] == ("yellow", "rule", "a phase ended")
+    assert [(c["to"], c["actor"], c["cause"]) for c in changes][-1] == ("yellow", "rule", "a period ended")
 
 
 def test_a_contacts_reason_names_the_longest_exposure_of_the_last_day_not_a_moment_on_the_bus() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
@@ -33,7 +33,7 @@ from fangkong.cases.models import (
     FollowUp,
 )
 from fangkong.cases.scope import get_case, get_contact
-from fangkong.core import clock, facts
+from fangkong.core import causes, clock, facts
 from fangkong.core.errors import Conflict, Invalid, NotFound
 from fangkong.people.models import Person
 from fangkong.policy.service import TracingPolicy, policy_in_force
@@ -64,10 +64,14 @@ class TraceSummary:
     policy: str
 
 
-def _event(db: Session, contact: Contact, actor: Actor, change: ContactChange, text: str = "") -> None:
+def _event(
+    db: Session, contact: Contact, actor: Actor, change: ContactChange, *, reason: str = "",
+    params: Mapping[str, object] | None = None,
+) -> None:  # fmt: skip
+    """An event of the contact: its kind and parameters (worded when shown) and the investigator's own words."""
     db.add(ContactEvent(contact_id=contact.id, at=clock.now(), change=change, tier=contact.tier,
-                        follow_up=contact.follow_up, text=text, actor_user_id=actor.user_id,
-                        actor_username=actor.username))  # fmt: skip
+                        follow_up=contact.follow_up, params=causes.dump_params(params or {}), reason=reason,
+                        actor_user_id=actor.user_id, actor_username=actor.username))  # fmt: skip
 
 
 def _audit(db: Session, contact: Contact, actor: Actor, action: AuditAction, purpose: str, details: str) -> None:
@@ -120,9 +124,10 @@ def _set_exposure(contact: Contact, evidence: Sequence[ContactEvidence]) -> None
     contact.last_exposure_at = max(ends) if ends else None
 
 
-def _summary(proposal: _Proposal) -> str:
-    kinds = sorted({e.kind.value for e in proposal.evidence})
-    return f"{', '.join(kinds)}; {proposal.overlap_seconds // 60} min co-present"
+def _summary(proposal: _Proposal) -> dict[str, object]:
+    """A tracing proposal's parameters: which kinds of evidence, how long co-present."""
+    evidence = sorted({e.kind.value for e in proposal.evidence})
+    return {"source": "tracing", "evidence": evidence, "overlap_minutes": proposal.overlap_seconds // 60}
 
 
 def _apply(
@@ -160,7 +165,7 @@ def _apply(
         # else: decided, or found through another contact: the investigator's view stands
     db.flush()  # one round of INSERTs gives the new contacts their ids
     for contact, proposal in created:
-        _event(db, contact, actor, ContactChange.proposed, _summary(proposal))
+        _event(db, contact, actor, ContactChange.proposed, params=_summary(proposal))
     renewed = {contact.id for contact, _ in refreshed}
     for contact, proposal in created + refreshed:
         for evidence in proposal.evidence:
@@ -199,9 +204,11 @@ def trace_case(db: Session, *, actor: Actor, case: Case, zone: dt.tzinfo) -> Tra
                            tier=ContactTier.close) if end > start else {}  # fmt: skip
     new, refreshed = _apply(db, actor=actor, case=case, proposals=proposals, via=None)
     case.traced_at, case.traced_from, case.traced_to, case.trace_policy = clock.now(), start, end, policy.name
-    text = f"[{start.isoformat()}, {end.isoformat()}) {policy.name}: {new} new, {refreshed} refreshed"
-    db.add(CaseEvent(case_id=case.id, at=clock.now(), change=CaseChange.traced, value=text[:255],
+    params = {"start": start.isoformat(), "end": end.isoformat(), "policy": policy.name, "new": new,
+              "refreshed": refreshed}  # fmt: skip
+    db.add(CaseEvent(case_id=case.id, at=clock.now(), change=CaseChange.traced, params=causes.dump_params(params),
                      actor_user_id=actor.user_id, actor_username=actor.username))  # fmt: skip
+    text = f"[{start.isoformat()}, {end.isoformat()}) {policy.name}: {new} new, {refreshed} refreshed"
     audit.record(db, actor=actor, action=AuditAction.contact_trace, entity_type="case", entity_ref=str(case.id),
                  person_id=case.person_id, purpose="case tracing", details=text)  # fmt: skip
     db.flush()
@@ -245,12 +252,15 @@ def decide(db: Session, *, actor: Actor, contact_id: int, decision: Decision, re
     contact.decided_at, contact.decision_reason = clock.now(), reason
     _link_existing_case(db, contact)
     db.flush()
-    _event(db, contact, actor, change, reason)
+    _event(db, contact, actor, change, reason=reason)
     _audit(db, contact, actor, AuditAction.contact_decision, reason or decision.value,
            f"{decision.value} (proposed {contact.proposed_tier.value})")  # fmt: skip
     if decision is Decision.close and not was_close:
         trace_secondary(db, actor=actor, contact=contact)
-    cause = actor.cause(CaseCause.contact_decided, contact=contact.id, decision=decision.value)
+    if decision is Decision.dismiss:
+        cause = actor.cause(CaseCause.contact_dismissed, contact=contact.id)
+    else:
+        cause = actor.cause(CaseCause.contact_confirmed, contact=contact.id, tier=decision.value)
     facts.person_facts_changed(db, person_ids=[contact.person_id], cause=cause)
     return contact
 
@@ -275,7 +285,7 @@ def follow_up(
         if status is FollowUp.under_observation and contact.quarantined_at is None:
             contact.quarantined_at = at or clock.now()
     db.flush()
-    _event(db, contact, actor, ContactChange.follow_up if status else ContactChange.note, note)
+    _event(db, contact, actor, ContactChange.follow_up if status else ContactChange.note, reason=note)
     _audit(db, contact, actor, AuditAction.contact_change, note or "follow-up",
            f"follow-up {contact.follow_up.value if contact.follow_up else '-'}")  # fmt: skip
     return contact
@@ -307,7 +317,7 @@ def add_contact(
                           status=ContactStatus.candidate, overlap_seconds=0, created_at=now)  # fmt: skip
         db.add(contact)
         db.flush()
-        _event(db, contact, actor, ContactChange.proposed, f"interview: {note}")
+        _event(db, contact, actor, ContactChange.proposed, reason=note, params={"source": "interview"})
     db.add(ContactEvidence(contact_id=contact.id, kind=EvidenceKind.interview, start=start, end=end,
                            venue_name=venue.strip() or None, note=note))  # fmt: skip
     db.flush()
@@ -329,7 +339,7 @@ def link_new_case(db: Session, *, actor: Actor, case: Case) -> int:
     linked = 0
     for contact in contacts.scalars():
         contact.became_case_id = case.id
-        _event(db, contact, actor, ContactChange.became_case, f"case {case.id}")
+        _event(db, contact, actor, ContactChange.became_case, params={"case": case.id})
         linked += 1
     return linked
 

@@ -14,7 +14,7 @@ import enum
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.core import clock
+from fangkong.core import causes, clock
 from fangkong.core.db import Base, UTCDateTime, enum_type
 
 
@@ -81,15 +81,27 @@ class Case(Base):
 
 
 class CaseCause(enum.StrEnum):
-    """What this domain announces through core.facts (stored by value in change records, rendered by web.causes)."""
+    """What this domain announces through core.facts (stored by value in change records, worded by core.causes)."""
 
     reported = "cases.case_reported"  # params: case
     changed = "cases.case_changed"  # params: case
-    contact_decided = "cases.contact_decided"  # params: contact, decision (a tier, or "dismissed")
+    contact_confirmed = "cases.contact_confirmed"  # params: contact, tier
+    contact_dismissed = "cases.contact_dismissed"  # params: contact
+
+
+causes.describe({
+    CaseCause.reported: "case #%(case)s reported",
+    CaseCause.changed: "case #%(case)s changed",
+    CaseCause.contact_confirmed: "contact record #%(contact)s confirmed",
+    CaseCause.contact_dismissed: "contact record #%(contact)s dismissed",
+})  # fmt: skip
 
 
 class CaseEvent(Base):
-    """Append-only: one row per change of a case, with the new value as text."""
+    """Append-only: one row per change of a case. The kind is `change`; what it changed to is in `params` (JSON,
+    core.causes), worded when shown: reported/classification {"classification"}, severity {"severity"}, onset
+    {"date"}, sampled/isolated {"at": ISO instant}, treated_at {"place"}, outcome {"outcome", "date"}, traced
+    {"start", "end", "policy", "new", "refreshed"}. `reason` is the investigator's own words."""
 
     __tablename__ = "case_event"
 
@@ -97,7 +109,7 @@ class CaseEvent(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="RESTRICT"), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     change: Mapped[CaseChange] = mapped_column(enum_type(CaseChange, 16, constraint=False))
-    value: Mapped[str] = mapped_column(String(255), default="")
+    params: Mapped[str] = mapped_column(Text, default="{}")
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     actor_username: Mapped[str] = mapped_column(String(64))
@@ -190,7 +202,10 @@ class ContactEvidence(Base):
 
 
 class ContactEvent(Base):
-    """Append-only: proposals, decisions (with their reasons), follow-up changes and dated notes."""
+    """Append-only: proposals, decisions (with their reasons), follow-up changes and dated notes. The kind is
+    `change`, with `params` (JSON, core.causes): proposed {"source": "tracing", "evidence": [kinds],
+    "overlap_minutes"} or {"source": "interview"}, became_case {"case"}. `reason` holds the investigator's words
+    (a decision's reason, an interview's or a follow-up's note), never text of ours."""
 
     __tablename__ = "contact_event"
 
@@ -200,6 +215,7 @@ class ContactEvent(Base):
     change: Mapped[ContactChange] = mapped_column(enum_type(ContactChange, 16, constraint=False))
     tier: Mapped[ContactTier | None] = mapped_column(enum_type(ContactTier, 16))
     follow_up: Mapped[FollowUp | None] = mapped_column(enum_type(FollowUp, 24))
-    text: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    reason: Mapped[str] = mapped_column(Text, default="")
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     actor_username: Mapped[str] = mapped_column(String(64))

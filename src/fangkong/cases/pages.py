@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from fangkong.cases.models import (
     Severity,
 )
 from fangkong.cases.scope import get_case, require_reader
+from fangkong.core import causes
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, DomainError, Invalid, NotFound
@@ -314,9 +314,6 @@ def report_case(
 
 # --- one case --------------------------------------------------------------------------------------------------
 
-# contacts.trace_case's summary of a run: "[start, end) policy: 3 new, 1 refreshed".
-_TRACED = re.compile(r"^\[(?P<start>[^,]+), (?P<end>[^)]+)\) (?P<policy>\S+): (?P<new>\d+) new, (?P<old>\d+) refreshed")
-
 
 def _instant_text(value: str) -> str:
     try:
@@ -326,36 +323,38 @@ def _instant_text(value: str) -> str:
 
 
 def event_value(event: CaseEvent, _: Translate) -> str:
-    """An event's new value in the reader's language (events keep it as text: enum values, ISO instants)."""
-    label, value = labeler(_), event.value
-    kinds: dict[CaseChange, type[enum.Enum]] = {
-        CaseChange.reported: Classification, CaseChange.classification: Classification, CaseChange.severity: Severity,
-    }  # fmt: skip
+    """What an event changed, in the reader's language, from its stored parameters (see CaseEvent)."""
+    label, p = labeler(_), causes.load_params(event.params)
     try:
-        if event.change in kinds:
-            return label(kinds[event.change](value))
-        if event.change in (CaseChange.sampled, CaseChange.isolated):
-            return _instant_text(value)
-        if event.change is CaseChange.outcome:
-            outcome, _sep, date = value.partition(" ")
-            return f"{label(Outcome(outcome))} {date}".strip()
-    except ValueError:
-        return value
-    if event.change is CaseChange.traced and (match := _TRACED.match(value)):
-        start, end = (dt.datetime.fromisoformat(match[k]) for k in ("start", "end"))
-        return _("window %(window)s (%(policy)s): %(new)s new candidates, %(old)s refreshed",
-                 window=clock_span(start, end), policy=match["policy"], new=match["new"], old=match["old"])  # fmt: skip
-    return value
+        match event.change:
+            case CaseChange.reported | CaseChange.classification:
+                return label(Classification(p["classification"]))
+            case CaseChange.severity:
+                return label(Severity(p["severity"]))
+            case CaseChange.onset:
+                return str(p["date"])
+            case CaseChange.sampled | CaseChange.isolated:
+                return _instant_text(p["at"])
+            case CaseChange.treated_at:
+                return str(p["place"])
+            case CaseChange.outcome:
+                return f"{label(Outcome(p['outcome']))} {p.get('date') or ''}".strip()
+            case CaseChange.traced:
+                start, end = (dt.datetime.fromisoformat(p[k]) for k in ("start", "end"))
+                msgid = "window %(window)s (%(policy)s): %(new)s new candidates, %(old)s refreshed"
+                return _(msgid, window=clock_span(start, end), policy=p["policy"], new=p["new"], old=p["refreshed"])
+    except (KeyError, ValueError, TypeError):
+        pass
+    return str(p.get("text", ""))  # a row the migration could not read keeps its old text there
 
 
 def contact_event_text(event: ContactEvent, _: Translate) -> str:
-    """What a contact's event says beside its label: the investigator's words as written; a proposal's machine
-    summary ("checkin; 12 min co-present") is left out, since the evidence beside it says the same in full."""
-    if event.change is ContactChange.proposed:
-        return event.text.removeprefix("interview: ") if event.text.startswith("interview: ") else ""
-    if event.change is ContactChange.became_case and (match := re.fullmatch(r"case (\d+)", event.text)):
-        return _("Case #%(id)s", id=match[1])
-    return event.text
+    """What a contact's event says beside its label: the investigator's words as written, or the case a contact
+    became. A tracing proposal's parameters are left out: the evidence beside it says the same in full."""
+    if event.change is ContactChange.became_case:
+        case_id = causes.load_params(event.params).get("case")
+        return _("Case #%(id)s", id=case_id) if case_id is not None else event.reason
+    return event.reason
 
 
 def contacts_context(db: Session, actor: Actor, case: Case) -> dict[str, Any]:

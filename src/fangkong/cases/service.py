@@ -33,7 +33,7 @@ from fangkong.cases.models import (
     Severity,
 )
 from fangkong.cases.scope import get_case, readable_cases, readable_contacts, require_investigator, require_reader
-from fangkong.core import clock, facts
+from fangkong.core import causes, clock, facts
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Invalid
 from fangkong.people.models import Person
@@ -87,11 +87,12 @@ def _check_times(change: CaseChangeRequest, now: dt.datetime, zone: ZoneInfo) ->
         raise Invalid("an outcome needs its date, and a date its outcome")
 
 
-def _record(db: Session, case: Case, actor: Actor, change: CaseChange, value: str, reason: str) -> None:
-    db.add(CaseEvent(case_id=case.id, at=clock.now(), change=change, value=value[:255], reason=reason,
-                     actor_user_id=actor.user_id, actor_username=actor.username))  # fmt: skip
+def _record(db: Session, case: Case, actor: Actor, change: CaseChange, params: dict[str, str], reason: str) -> None:
+    db.add(CaseEvent(case_id=case.id, at=clock.now(), change=change, params=causes.dump_params(params),
+                     reason=reason, actor_user_id=actor.user_id, actor_username=actor.username))  # fmt: skip
     audit.record(db, actor=actor, action=AuditAction.case_change, entity_type="case", entity_ref=str(case.id),
-                 person_id=case.person_id, purpose=reason, details=f"{change.value}: {value}")  # fmt: skip
+                 person_id=case.person_id, purpose=reason,
+                 details=f"{change.value}: {' '.join(params.values())}")  # fmt: skip
 
 
 def _text(value: object) -> str:
@@ -104,31 +105,33 @@ def _text(value: object) -> str:
     return str(value)
 
 
-_FIELDS: tuple[tuple[str, CaseChange], ...] = (
-    ("classification", CaseChange.classification),
-    ("severity", CaseChange.severity),
-    ("onset_date", CaseChange.onset),
-    ("first_positive_at", CaseChange.sampled),
-    ("isolated_at", CaseChange.isolated),
-    ("treated_at", CaseChange.treated_at),
-    ("outcome", CaseChange.outcome),
+# Each field of a case, the kind of event that changes it, and the name of the new value in the event's params.
+_FIELDS: tuple[tuple[str, CaseChange, str], ...] = (
+    ("classification", CaseChange.classification, "classification"),
+    ("severity", CaseChange.severity, "severity"),
+    ("onset_date", CaseChange.onset, "date"),
+    ("first_positive_at", CaseChange.sampled, "at"),
+    ("isolated_at", CaseChange.isolated, "at"),
+    ("treated_at", CaseChange.treated_at, "place"),
+    ("outcome", CaseChange.outcome, "outcome"),
 )
 _RETRACE = {CaseChange.classification, CaseChange.onset, CaseChange.sampled, CaseChange.isolated}
 
 
 def _apply_change(db: Session, *, actor: Actor, case: Case, change: CaseChangeRequest, reason: str) -> set[CaseChange]:
     changed: set[CaseChange] = set()
-    for name, kind in _FIELDS:
+    for name, kind, key in _FIELDS:
         value = getattr(change, name)
         if isinstance(value, dt.datetime):
             value = value.astimezone(dt.UTC)
         if value is None or value == getattr(case, name):
             continue
         setattr(case, name, value)
+        params = {key: _text(value)}
         if name == "outcome":
             case.outcome_date = change.outcome_date
-            value = f"{_text(value)} {_text(change.outcome_date)}"
-        _record(db, case, actor, kind, _text(value), reason)
+            params["date"] = _text(change.outcome_date)
+        _record(db, case, actor, kind, params, reason)
         changed.add(kind)
     return changed
 
@@ -156,7 +159,8 @@ def report_case(
                     reported_at=clock.now())  # fmt: skip
         db.add(case)
         db.flush()
-        _record(db, case, actor, CaseChange.reported, change.classification.value, reason or "reported")
+        _record(db, case, actor, CaseChange.reported, {"classification": change.classification.value},
+                reason or "reported")  # fmt: skip
     # The person is readable, but the case must also lie in the investigator's own regions.
     case = get_case(db, actor=actor, case_id=case.id, for_change=True)
     changed = _apply_change(db, actor=actor, case=case, change=change, reason=reason or "reported")

@@ -12,7 +12,7 @@ nobody has subscribed to is a configuration error, never a silent no-op (a fact 
 color that is wrong without anyone knowing).
 
 A cause is structure, not words: a kind (a member of the announcing domain's StrEnum) and its parameters, which
-the reader's page renders in the reader's language (see `fangkong.web.causes`).
+the reader's page words in the reader's language (see `fangkong.core.causes`).
 """
 
 from __future__ import annotations

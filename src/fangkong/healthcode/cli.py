@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from fangkong.auth.cli import acting
+from fangkong.core import causes
 from fangkong.core.cli import AsJson, AsUser, At, Lang, domain_errors, instant, language, out, runtime
 from fangkong.core.config import city_zone
 
@@ -61,15 +62,19 @@ def code_history(
     """Every change of the person's code: from, to, why, under which edition, and who or which rule."""
     from fangkong.healthcode.reasons import render
     from fangkong.healthcode.service import parse_reasons, person_history
+    from fangkong.web.i18n import translator
 
     lang_code = language(lang)
+    _ = translator(lang_code)
     rt = runtime()
     with domain_errors(), rt.database.unit_of_work() as db:
         changes = [
             {"at": _iso(c.at), "from": c.from_color.value if c.from_color else None, "to": c.to_color.value,
              "reasons": [{"code": r.code, "text": render(r, lang_code, city_zone())} for r in parse_reasons(c.reasons)],
-             "policy": c.policy, "actor": c.actor, "cause": c.cause}
+             "policy": c.policy, "actor": c.actor, "cause": causes.render(c.cause_kind, params, _),
+             "cause_kind": c.cause_kind, "cause_params": params}
             for c in person_history(db, actor=acting(db, as_user), person_ref=ref)
+            for params in [causes.load_params(c.cause_params)]
         ]  # fmt: skip
     if as_json:
         typer.echo(json.dumps(changes, ensure_ascii=False))

@@ -14,13 +14,13 @@ import enum
 from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.core import clock
+from fangkong.core import causes, clock
 from fangkong.core.db import Base, UTCDateTime, enum_type
 from fangkong.policy.editions import Color, RiskLevel
 
 
 class CodeCause(enum.StrEnum):
-    """Causes of a code change that this domain itself records (stored by value, rendered by web.causes)."""
+    """Causes of a code change that this domain itself records (stored by value, worded by core.causes)."""
 
     first_use = "healthcode.first_use"
     phase_ended = "healthcode.phase_ended"  # time alone moved the code on
@@ -30,6 +30,18 @@ class CodeCause(enum.StrEnum):
     appeal_filed = "healthcode.appeal_filed"  # params: appeal
     appeal_upheld = "healthcode.appeal_upheld"  # params: appeal
     appeal_corrected = "healthcode.appeal_corrected"  # params: appeal
+
+
+causes.describe({
+    CodeCause.first_use: "first use",
+    CodeCause.phase_ended: "a period ended",
+    CodeCause.fever: "fever of %(celsius)s °C at %(venue)s",
+    CodeCause.review: "review decision #%(review)s",
+    CodeCause.stay_declared: "stay in %(area)s declared",
+    CodeCause.appeal_filed: "appeal #%(appeal)s filed",
+    CodeCause.appeal_upheld: "appeal #%(appeal)s upheld",
+    CodeCause.appeal_corrected: "appeal #%(appeal)s: a wrong fact corrected",
+})  # fmt: skip
 
 
 class HealthCode(Base):
@@ -63,7 +75,10 @@ class CodeChange(Base):
     # Who or what: a user's name, or "rule" when time alone moved the code on (a phase ended).
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     actor: Mapped[str] = mapped_column(String(64))
-    cause: Mapped[str] = mapped_column(String(255))  # e.g. "test result 12", "contact 7 confirmed", "policy cn-8"
+    # Why, as structure (core.causes): a kind such as "testing.result_entered" and JSON parameters {"result": 12},
+    # worded in the reader's language when shown.
+    cause_kind: Mapped[str] = mapped_column(String(64))
+    cause_params: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class FeverRecord(Base):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from fangkong.auth.actor import Actor
 from fangkong.auth.pages import PageActor, check_csrf, login_redirect, shell
 from fangkong.cases.pages import attempt, message_of
+from fangkong.core import causes
 from fangkong.core.config import city_zone, get_settings
 from fangkong.core.crypto import Keyring
 from fangkong.core.deps import DbSession, Keys
@@ -171,30 +171,9 @@ class Change:
     cause: str
 
 
-# Causes as the services write them (healthcode.service.Cause.what) → an English msgid and its parameters.
-_CAUSES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"case (?P<id>\d+) reported"), "case #%(id)s reported"),
-    (re.compile(r"case (?P<id>\d+) changed"), "case #%(id)s changed"),
-    (re.compile(r"contact (?P<id>\d+) dismiss"), "contact record #%(id)s dismissed"),
-    (re.compile(r"contact (?P<id>\d+) (?:close|secondary|companion)"), "contact record #%(id)s confirmed"),
-    (re.compile(r"test result (?P<id>\d+) withdrawn"), "test result #%(id)s withdrawn"),
-    (re.compile(r"test result (?P<id>\d+)"), "test result #%(id)s entered"),
-    (re.compile(r"appeal (?P<id>\d+) filed"), "appeal #%(id)s filed"),
-    (re.compile(r"appeal (?P<id>\d+) upheld"), "appeal #%(id)s upheld"),
-    (re.compile(r"appeal (?P<id>\d+) corrected"), "appeal #%(id)s: a wrong fact corrected"),
-    (re.compile(r"review (?P<id>\d+)"), "review decision #%(id)s"),
-    (re.compile(r"fever (?P<celsius>[\d.]+) °C at (?P<venue>.+)"), "fever of %(celsius)s °C at %(venue)s"),
-    (re.compile(r"policy (?P<old>\S+) → (?P<new>\S+)"), "policy edition changed: %(old)s → %(new)s"),
-    (re.compile(r"a phase ended"), "a period ended"),
-    (re.compile(r"first use"), "first use"),
-]
-
-
-def cause_text(_: Translate, cause: str) -> str:
-    for pattern, msgid in _CAUSES:
-        if match := pattern.fullmatch(cause):
-            return _(msgid, **match.groupdict()) if match.groupdict() else _(msgid)
-    return cause
+def cause_text(_: Translate, change: CodeChange) -> str:
+    """Why the code changed, in the reader's words, from the stored kind and parameters."""
+    return causes.render(change.cause_kind, causes.load_params(change.cause_params), _)
 
 
 def changes_for(
@@ -219,7 +198,7 @@ def changes_for(
     changes = []
     for c in reversed(rows):
         reasons = reason_texts(request, service.parse_reasons(c.reasons))
-        changes.append(Change(c.at, c.from_color, c.to_color, reasons, c.policy, who(c), cause_text(_, c.cause)))
+        changes.append(Change(c.at, c.from_color, c.to_color, reasons, c.policy, who(c), cause_text(_, c)))
     return changes
 
 
@@ -320,5 +299,5 @@ def labels_needing_translation() -> Mapping[str, Iterable[str]]:
     return {
         "colors": COLOR_LABELS.values(),
         "appeals": APPEAL_LABELS.values(),
-        "causes": [msgid for _pattern, msgid in _CAUSES],
+        "causes": causes.msgids().values(),
     }

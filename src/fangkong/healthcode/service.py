@@ -23,7 +23,7 @@ from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
 from fangkong.cases.models import Case, Contact, ContactEvidence, ContactStatus, EvidenceKind
 from fangkong.cases.scope import get_case, get_contact
-from fangkong.core import clock
+from fangkong.core import causes, clock
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.facts import Cause, PersonFactsChanged
@@ -45,28 +45,6 @@ from fangkong.testing.models import TestResult
 from fangkong.testing.service import results_for
 
 RULE = "rule"  # the actor of a change that time alone made
-
-# Interim: the change record's cause column still holds English text (until it stores the kind and parameters).
-_CAUSE_TEXT = {
-    "cases.case_reported": "case {case} reported",
-    "cases.case_changed": "case {case} changed",
-    "cases.contact_decided": "contact {contact} {decision}",
-    "testing.result_entered": "test result {result}",
-    "testing.result_withdrawn": "test result {result} withdrawn",
-    "policy.edition_changed": "policy {old} → {new}",
-    CodeCause.first_use.value: "first use",
-    CodeCause.phase_ended.value: "a phase ended",
-    CodeCause.fever.value: "fever {celsius} °C at {venue}",
-    CodeCause.review.value: "review {review}",
-    CodeCause.stay_declared.value: "stay in {area} declared",
-    CodeCause.appeal_filed.value: "appeal {appeal} filed",
-    CodeCause.appeal_upheld.value: "appeal {appeal} upheld",
-    CodeCause.appeal_corrected.value: "appeal {appeal} corrected",
-}
-
-
-def cause_text(cause: Cause) -> str:
-    return _CAUSE_TEXT[cause.kind.value].format(**cause.params)
 
 
 def _released_at(case: Case) -> dt.datetime | None:
@@ -191,7 +169,8 @@ def recompute(db: Session, *, person_id: int, cause: Cause, policy: Policy | Non
     if changed:
         db.add(CodeChange(person_id=person_id, at=now, from_color=previous_color, to_color=status.color,
                           reasons=reasons, policy=policy.name, actor_user_id=cause.actor_user_id,
-                          actor=cause.actor, cause=cause_text(cause)[:255]))  # fmt: skip
+                          actor=cause.actor, cause_kind=cause.kind.value,
+                          cause_params=causes.dump_params(cause.params)))  # fmt: skip
     code.color, code.reasons, code.valid_until = status.color, reasons, status.valid_until
     code.policy, code.computed_at = policy.name, now
     db.flush()

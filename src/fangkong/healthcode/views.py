@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from fangkong.auth.deps import CurrentActor
 from fangkong.auth.models import Role
+from fangkong.core import causes
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden
@@ -60,7 +61,9 @@ class ChangeOut(BaseModel):
     reasons: list[ReasonOut]
     policy: str
     actor: str
-    cause: str
+    cause: str = Field(description="why, in the request's language")
+    cause_kind: str = Field(description='why, as a kind such as "testing.result_entered"')
+    cause_params: dict[str, str | int | float | None] = Field(description='the kind\'s parameters, e.g. {"result": 12}')
 
 
 class VerifyIn(BaseModel):
@@ -134,6 +137,7 @@ def person_code(
 @router.get("/people/{ref}/history", response_model=list[ChangeOut])
 def person_history(request: Request, db: DbSession, actor: CurrentActor, ref: str) -> list[ChangeOut]:
     changes = service.person_history(db, actor=actor, person_ref=ref)
+    _ = translator(request_language(request))
     return [
         ChangeOut(
             at=c.at,
@@ -142,9 +146,12 @@ def person_history(request: Request, db: DbSession, actor: CurrentActor, ref: st
             reasons=_reasons(request, service.parse_reasons(c.reasons)),
             policy=c.policy,
             actor=c.actor,
-            cause=c.cause,
+            cause=causes.render(c.cause_kind, params, _),
+            cause_kind=c.cause_kind,
+            cause_params=params,
         )
         for c in changes
+        for params in [causes.load_params(c.cause_params)]
     ]
 
 

@@ -20,7 +20,7 @@ from fangkong.auth import audit
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
-from fangkong.core import facts
+from fangkong.core import causes, facts
 from fangkong.core.errors import Forbidden, Invalid
 from fangkong.core.models import SystemSetting
 from fangkong.policy.editions import DEFAULT_EDITION, EDITIONS, Policy, load_policy
@@ -29,9 +29,12 @@ POLICY_SETTING_KEY = "policy_edition"
 
 
 class PolicyCause(enum.StrEnum):
-    """Causes this package announces (stored by value in change records, rendered by web.causes)."""
+    """Causes this package announces (stored by value in change records, worded by core.causes)."""
 
     edition_changed = "policy.edition_changed"  # params: old, new
+
+
+causes.describe({PolicyCause.edition_changed: "policy edition changed: %(old)s → %(new)s"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import enum
 from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.core import clock
+from fangkong.core import causes, clock
 from fangkong.core.db import Base, UTCDateTime, enum_type
 
 
@@ -25,10 +25,16 @@ class TestOutcome(enum.StrEnum):
 
 
 class TestingCause(enum.StrEnum):
-    """What this domain announces through core.facts (stored by value in change records, rendered by web.causes)."""
+    """What this domain announces through core.facts (stored by value in change records, worded by core.causes)."""
 
     result_entered = "testing.result_entered"  # params: result
     result_withdrawn = "testing.result_withdrawn"  # params: result
+
+
+causes.describe({
+    TestingCause.result_entered: "test result #%(result)s entered",
+    TestingCause.result_withdrawn: "test result #%(result)s withdrawn",
+})  # fmt: skip
 
 
 class TestResult(Base):
