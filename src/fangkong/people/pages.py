@@ -12,7 +12,7 @@ from fangkong.auth.actor import Actor
 from fangkong.auth.page_deps import FormActor, PageActor, shell
 from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.core.deps import DbSession, Keys
-from fangkong.core.errors import Forbidden, Invalid, NotFound
+from fangkong.core.errors import Forbidden, NotFound
 from fangkong.people import access
 from fangkong.web.templating import render
 
@@ -79,13 +79,7 @@ def person(
 
 @router.get("/me")
 def my_record(request: Request, db: DbSession, keys: Keys, actor: PageActor) -> Response:
-    if actor.person_id is None:
-        raise Invalid("this account is not linked to a person record")
-    from fangkong.people.models import Person
-
-    own = db.get(Person, actor.person_id)
-    assert own is not None  # a foreign key guarantees it
-    record = access.read_full_record(db, actor=actor, keys=keys, ref=own.ref, purpose="")
+    record = access.read_own_record(db, actor=actor, keys=keys)
     return render(request, "people/me.html", {**shell(request, actor), "person": record})
 
 
