@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import extract_from_ast
 from starlette.requests import Request
 
-from fangkong.web import errors, i18n, templating
+from fangkong.web import errors, i18n, labels, templating
 from fangkong.web.i18n import gettext, negotiate, ngettext, request_language, translator
 
 PO_FILE = i18n.LOCALES_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po"
@@ -139,7 +139,7 @@ def test_it_translates_every_string_the_pages_use() -> None:
         catalog = read_po(fh)
     translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string}
     runtime_chosen = {text for pair in [*errors.MESSAGES.values(), errors.GENERIC] for text in pair}
-    needed = _template_msgids() | runtime_chosen | set(templating.ROLE_LABELS.values())
+    needed = _template_msgids() | runtime_chosen | set(labels.ROLE_LABELS.values())
     assert "Skip to main content" in needed  # the template scan found something
     assert sorted(needed - translated) == []
 

@@ -83,7 +83,7 @@ def test_it_translates_every_venue_kind() -> None:
 
 
 def test_it_translates_every_value_the_case_pages_show() -> None:
-    from fangkong.cases.pages import LABELS
+    from fangkong.cases.labels import LABELS
 
     for kind, labels in LABELS.items():
         assert set(labels) == {member.value for member in kind}, kind

@@ -4,58 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from fangkong.auth import audit, service
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction, Channel
-from fangkong.auth.deps import client_address, optional_actor, session_codec
-from fangkong.auth.models import ApiToken, Role, User
+from fangkong.auth.deps import client_address, session_codec
+from fangkong.auth.models import Role, User
+from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, check_csrf, shell
 from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_csrf_nonce
 from fangkong.core.deps import DbSession
-from fangkong.core.errors import DomainError, Forbidden
+from fangkong.core.errors import Forbidden
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.pages import safe_local_path
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-PageActor = Annotated[Actor | None, Depends(optional_actor)]
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
-
-
-def csrf_for(request: Request) -> str:
-    """The form token of this session (empty without one); forms post it back as csrf_token."""
-    codec = session_codec(request)
-    data = codec.read(request.cookies.get(SESSION_COOKIE))
-    return codec.csrf_token(data.nonce) if data else ""
-
-
-def check_csrf(request: Request, token: str | None) -> None:
-    codec = session_codec(request)
-    data = codec.read(request.cookies.get(SESSION_COOKIE))
-    if not codec.csrf_valid(data.nonce if data else None, token):
-        raise Forbidden("the form was not sent from this site's page; reload the page and try again")
-
-
-def shell(request: Request, actor: Actor) -> dict[str, object]:
-    """What the layout needs about the signed-in user."""
-    _ = translator(request_language(request))
-    grant = actor.primary
-    role = ""
-    if grant:
-        from fangkong.web.templating import ROLE_LABELS
-
-        role = _(ROLE_LABELS.get(grant.role.value, grant.role.value)) + " · " + grant.region_name
-    return {"user": actor, "user_role": role, "csrf_token": csrf_for(request)}
 
 
 # --- login and logout ---------------------------------------------------------------------------------------
@@ -79,7 +46,7 @@ def _login_page(request: Request, *, username: str = "", error: str | None = Non
 
 
 @router.get("/login")
-def login_form(request: Request, actor: PageActor) -> Response:
+def login_form(request: Request, actor: MaybeActor) -> Response:
     if actor is not None:
         return RedirectResponse("/", status_code=303)
     return _login_page(request)
@@ -121,7 +88,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = "") -> Response:
+def logout(request: Request, db: DbSession, actor: MaybeActor, csrf_token: Annotated[str, Form()] = "") -> Response:
     if actor is not None:
         check_csrf(request, csrf_token)
         # Sessions are stateless cookies: deleting ours would leave a copied cookie valid for hours. Bumping the
@@ -173,8 +140,6 @@ def actions_for(actor: Actor) -> list[Action]:
 
 @router.get("/")
 def home(request: Request, actor: PageActor) -> Response:
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
     return render(request, "auth/home.html", {**shell(request, actor), "actions": actions_for(actor)})
 
 
@@ -182,54 +147,25 @@ def home(request: Request, actor: PageActor) -> Response:
 
 
 def _tokens_page(request: Request, db: DbSession, actor: Actor, new_token: str | None = None) -> Response:
-    rows = db.execute(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id.desc()))
-    return render(
-        request, "auth/tokens.html", {**shell(request, actor), "tokens": rows.scalars().all(), "new_token": new_token}
-    )
-
-
-def _official(actor: Actor | None) -> Actor | None:
-    return actor if actor is not None and any(r is not Role.resident for r in actor.roles) else None
+    rows = service.my_tokens(db, actor=actor)
+    return render(request, "auth/tokens.html", {**shell(request, actor), "tokens": rows, "new_token": new_token})
 
 
 @router.get("/tokens")
 def tokens(request: Request, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
-    if _official(actor) is None:
-        raise Forbidden("API tokens are for officials' devices")
     return _tokens_page(request, db, actor)
 
 
 @router.post("/tokens")
-def create_token(
-    request: Request,
-    db: DbSession,
-    actor: PageActor,
-    label: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
-    if _official(actor) is None or actor.user_id is None:
-        raise Forbidden("API tokens are for officials' devices")
-    user = db.get(User, actor.user_id)
+def create_token(request: Request, db: DbSession, actor: FormActor, label: Annotated[str, Form()] = "") -> Response:
+    user = db.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
-        raise DomainError("account vanished")
+        raise Forbidden("API tokens are for officials' devices")
     _, token = service.create_token(db, actor=actor, user=user, label=label.strip())
     return _tokens_page(request, db, actor, new_token=token)
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(
-    request: Request, token_id: int, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
-    row = db.get(ApiToken, token_id)
-    if row is None or row.user_id != actor.user_id:
-        raise Forbidden("this is not your token")
+def revoke_token(request: Request, token_id: int, db: DbSession, actor: FormActor) -> Response:
     service.revoke_token(db, actor=actor, token_id=token_id)
     return RedirectResponse("/tokens", status_code=303)

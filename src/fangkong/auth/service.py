@@ -18,7 +18,7 @@ from fangkong.auth.actor import Actor, Grant
 from fangkong.auth.audit_models import AuditAction, Channel
 from fangkong.auth.models import ApiToken, LoginAttempt, Role, RoleGrant, User
 from fangkong.core import clock
-from fangkong.core.errors import Conflict, DomainError, Invalid, NotFound
+from fangkong.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
 
@@ -227,8 +227,26 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def _may_hold_tokens(actor: Actor) -> None:
+    """API tokens are for officials' devices: a resident's phone uses the pages."""
+    if not actor.is_system and all(r is Role.resident for r in actor.roles):
+        raise Forbidden("API tokens are for officials' devices")
+
+
+def my_tokens(db: Session, *, actor: Actor) -> Sequence[ApiToken]:
+    """The actor's own tokens, newest first."""
+    _may_hold_tokens(actor)
+    rows = db.execute(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id.desc()))
+    return rows.scalars().all()
+
+
 def create_token(db: Session, *, actor: Actor, user: User, label: str = "") -> tuple[ApiToken, str]:
-    """Returns the row and the token itself, which is shown once and never stored."""
+    """Returns the row and the token itself, which is shown once and never stored. An official makes tokens for
+    their own account; the system's operator (the CLI) and admins for anyone."""
+    if not actor.has(Role.admin):
+        _may_hold_tokens(actor)
+        if user.id != actor.user_id:
+            raise Forbidden("you can create tokens for your own account only")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, label=label[:100], token_hash=token_hash(token), prefix=token[:11])
     db.add(row)
@@ -241,9 +259,12 @@ def create_token(db: Session, *, actor: Actor, user: User, label: str = "") -> t
 
 
 def revoke_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
-    row = db.get(ApiToken, token_id)
-    if row is None:
+    """A token is revoked by its owner, an admin or the system's operator (the CLI); anyone else is refused."""
+    row, admin = db.get(ApiToken, token_id), actor.has(Role.admin)
+    if row is None and admin:
         raise NotFound("no token %(id)s", id=token_id)
+    if row is None or (row.user_id != actor.user_id and not admin):  # to others, an absent token is not theirs
+        raise Forbidden("this is not your token")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         audit.record(db, actor=actor, action=AuditAction.token_revoke, entity_type="token", entity_ref=str(token_id))

@@ -3,19 +3,15 @@ timeline, candidates and contacts. Contacts' own pages and forms are in pages_co
 pages_chain. Every read and change goes through the cases services, so the pages are scoped and audited like
 the API; commanders see the same pages without the forms.
 
-A form that fails shows its page again with the service's message and what was typed. The service call runs in a
-SAVEPOINT (`attempt`): a domain error raised after the service had flushed part of a change would otherwise be
-committed with the request that shows the error.
+A form that fails shows its page again with the service's message and what was typed (fangkong.web.forms.act).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -24,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.pages import PageActor, check_csrf, login_redirect, shell
+from fangkong.auth.page_deps import FormActor, PageActor, shell
 from fangkong.cases import contacts, page_reads, service
+from fangkong.cases.labels import LABELS
 from fangkong.cases.models import (
     Case,
     CaseChange,
@@ -47,102 +44,19 @@ from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, DomainError, Invalid, NotFound
 from fangkong.regions.models import Region
+from fangkong.web import labels
+from fangkong.web.forms import form_errors, parse_choice, parse_date, parse_local_time
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.templating import local_time, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 Translate = Callable[..., str]
-E = TypeVar("E", bound=enum.Enum)
-
-# The English msgids of the values shown on the pages (tests/web/test_i18n_runtime.py checks they are translated).
-LABELS: dict[type[enum.Enum], dict[str, str]] = {
-    Classification: {
-        "suspected": "Suspected case",
-        "confirmed": "Confirmed case",
-        "asymptomatic": "Asymptomatic infection",
-    },
-    Severity: {"mild": "Mild", "ordinary": "Ordinary", "severe": "Severe", "critical": "Critical"},
-    Outcome: {"discharged": "Discharged, cured", "died": "Died"},
-    ContactTier: {
-        "close": "Close contact",
-        "secondary": "Secondary close contact",
-        "companion": "Spatiotemporal companion",
-    },
-    ContactStatus: {"candidate": "Candidate", "confirmed": "Confirmed", "dismissed": "Dismissed"},
-    FollowUp: {
-        "to_trace": "To trace",
-        "traced": "Reached",
-        "under_observation": "Under medical observation",
-        "released": "Released",
-    },
-    EvidenceKind: {"checkin": "Check-in", "household": "Same household", "interview": "Interview"},
-    CaseChange: {
-        "reported": "Reported",
-        "classification": "Classification",
-        "severity": "Severity",
-        "onset": "Symptom onset",
-        "sampled": "First positive sampling",
-        "isolated": "Isolated",
-        "treated_at": "Treated at",
-        "outcome": "Outcome",
-        "traced": "Traced",
-    },
-    ContactChange: {
-        "proposed": "Proposed",
-        "confirmed": "Confirmed",
-        "dismissed": "Dismissed",
-        "follow_up": "Follow-up",
-        "note": "Note",
-        "became_case": "Became a case",
-    },
-}
 
 
 def labeler(_: Translate) -> Callable[[object], str]:
-    """label(value): an enum value in the reader's language; "—" for nothing."""
-
-    def label(value: object) -> str:
-        if value is None or value == "":
-            return "—"
-        if isinstance(value, enum.Enum):
-            msgid = LABELS.get(type(value), {}).get(str(value.value))
-            return _(msgid) if msgid else str(value.value)
-        return str(value)
-
-    return label
-
-
-def parse_date(value: str) -> dt.date | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise Invalid("%(value)s is not a date like 2022-03-20", value=value) from None
-
-
-def parse_local_time(value: str) -> dt.datetime | None:
-    """A datetime-local field ("2022-03-20T10:15") is the city's wall clock: made an instant in the city's zone."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid("%(value)s is not a time like 2022-03-20 10:15", value=value) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=city_zone())
-
-
-def parse_choice(kind: type[E], value: str) -> E | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return kind(value)
-    except ValueError:
-        raise Invalid("%(value)s is not one of the choices", value=value) from None
+    """label(value): a case or contact value in the reader's language; "—" for nothing."""
+    return labels.labeler(_, LABELS)
 
 
 def clock_span(start: dt.datetime | None, end: dt.datetime | None) -> str:
@@ -187,17 +101,6 @@ def group_evidence(items: Sequence[ContactEvidence]) -> list[EvidenceGroup]:
             groups[key] = EvidenceGroup(e.kind, e.venue_name or "", [])
         groups[key].items.append(e)
     return list(groups.values())
-
-
-@contextmanager
-def attempt(db: Session) -> Iterator[None]:
-    """A service call whose domain error undoes what it had written (see the module's docstring)."""
-    with db.begin_nested():
-        yield
-
-
-def message_of(request: Request, exc: DomainError) -> str:
-    return translator(request_language(request))(exc.template, **exc.params)
 
 
 def page_context(request: Request, actor: Actor) -> dict[str, Any]:
@@ -273,8 +176,6 @@ def cases(
     q: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    if actor is None:
-        return login_redirect(request)
     filters = {"classification": classification, "open": open_only, "region": region, "q": q.strip()}
     return _cases_page(request, db, actor, filters, page)
 
@@ -283,32 +184,28 @@ def cases(
 def report_case(
     request: Request,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     person_ref: Annotated[str, Form(max_length=64)] = "",
     classification: Annotated[str, Form(max_length=20)] = "",
     onset_date: Annotated[str, Form(max_length=20)] = "",
     sampled_at: Annotated[str, Form(max_length=30)] = "",
     isolated_at: Annotated[str, Form(max_length=30)] = "",
     reason: Annotated[str, Form(max_length=1000)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Confirm (or report) a case; a confirmed or asymptomatic case is traced at once, and the case page shows its
     candidates."""
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
     typed = {"person_ref": person_ref, "classification": classification, "onset_date": onset_date,
              "sampled_at": sampled_at, "isolated_at": isolated_at, "reason": reason}  # fmt: skip
-    try:
-        with attempt(db):
-            change = service.CaseChangeRequest(
-                classification=parse_choice(Classification, classification), onset_date=parse_date(onset_date),
-                first_positive_at=parse_local_time(sampled_at), isolated_at=parse_local_time(isolated_at),
-            )  # fmt: skip
-            result = service.report_case(db, actor=actor, person_ref=person_ref.strip(), change=change,
-                                         reason=reason.strip())  # fmt: skip
-    except (Invalid, Conflict, NotFound) as exc:  # NotFound: no person with that ref in the investigator's regions
-        return _cases_page(request, db, actor, {}, error=message_of(request, exc), form=typed, status=exc.status_code)
+
+    with form_errors(request, db, catch=(Invalid, Conflict, NotFound)) as failed:  # NotFound: a mistyped ref
+        change = service.CaseChangeRequest(
+            classification=parse_choice(Classification, classification), onset_date=parse_date(onset_date),
+            first_positive_at=parse_local_time(sampled_at), isolated_at=parse_local_time(isolated_at),
+        )  # fmt: skip
+        result = service.report_case(db, actor=actor, person_ref=person_ref.strip(), change=change,
+                                     reason=reason.strip())  # fmt: skip
+    if failed:
+        return _cases_page(request, db, actor, {}, error=failed.message, form=typed, status=failed.status)
     return RedirectResponse(f"/cases/{result.case.id}", status_code=303)
 
 
@@ -417,8 +314,6 @@ def contacts_fragment(
 
 @router.get("/cases/{case_id}")
 def case_detail(request: Request, case_id: int, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     return case_page(request, db, actor, case_id)
 
 
@@ -427,47 +322,36 @@ def change_case(
     request: Request,
     case_id: int,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     classification: Annotated[str, Form(max_length=20)] = "",
     severity: Annotated[str, Form(max_length=20)] = "",
     isolated_at: Annotated[str, Form(max_length=30)] = "",
     outcome: Annotated[str, Form(max_length=20)] = "",
     outcome_date: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=1000)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Change a case with a reason; a new classification or isolation time traces it again."""
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
     typed = {"classification": classification, "severity": severity, "isolated_at": isolated_at,
              "outcome": outcome, "outcome_date": outcome_date, "reason": reason}  # fmt: skip
-    try:
-        with attempt(db):
-            change = service.CaseChangeRequest(
-                classification=parse_choice(Classification, classification),
-                severity=parse_choice(Severity, severity), isolated_at=parse_local_time(isolated_at),
-                outcome=parse_choice(Outcome, outcome), outcome_date=parse_date(outcome_date),
-            )  # fmt: skip
-            service.change_case(db, actor=actor, case_id=case_id, change=change, reason=reason)
-    except (Invalid, Conflict) as exc:
-        return case_page(request, db, actor, case_id, errors={"change": message_of(request, exc)},
-                         forms={"change": typed}, status=exc.status_code)  # fmt: skip
+
+    with form_errors(request, db) as failed:
+        change = service.CaseChangeRequest(
+            classification=parse_choice(Classification, classification),
+            severity=parse_choice(Severity, severity), isolated_at=parse_local_time(isolated_at),
+            outcome=parse_choice(Outcome, outcome), outcome_date=parse_date(outcome_date),
+        )  # fmt: skip
+        service.change_case(db, actor=actor, case_id=case_id, change=change, reason=reason)
+    if failed:
+        return case_page(request, db, actor, case_id, errors={"change": failed.message}, forms={"change": typed},
+                         status=failed.status)  # fmt: skip
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/trace")
-def retrace(
-    request: Request, case_id: int, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
+def retrace(request: Request, case_id: int, db: DbSession, actor: FormActor) -> Response:
     """Trace again: check-ins uploaded late by offline scanners may add candidates."""
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
-    try:
-        with attempt(db):
-            service.retrace(db, actor=actor, case_id=case_id)
-    except (Invalid, Conflict) as exc:
-        return case_page(request, db, actor, case_id, errors={"trace": message_of(request, exc)},
-                         status=exc.status_code)  # fmt: skip
+    with form_errors(request, db) as failed:
+        service.retrace(db, actor=actor, case_id=case_id)
+    if failed:
+        return case_page(request, db, actor, case_id, errors={"trace": failed.message}, status=failed.status)
     return RedirectResponse(f"/cases/{case_id}#contacts-title", status_code=303)

@@ -15,24 +15,15 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.pages import PageActor, check_csrf, login_redirect
+from fangkong.auth.page_deps import FormActor, PageActor
 from fangkong.cases import contacts, page_reads, service
 from fangkong.cases.models import ContactStatus, ContactTier, FollowUp
-from fangkong.cases.pages import (
-    PAGE_SIZE,
-    attempt,
-    case_page,
-    contacts_fragment,
-    labeler,
-    message_of,
-    page_context,
-    parse_choice,
-    parse_local_time,
-)
+from fangkong.cases.pages import PAGE_SIZE, case_page, contacts_fragment, labeler, page_context
 from fangkong.cases.scope import get_case, get_contact
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, Invalid, NotFound
 from fangkong.people.models import Person
+from fangkong.web.forms import form_errors, parse_choice, parse_local_time
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.pages import safe_local_path
 from fangkong.web.templating import render
@@ -95,8 +86,6 @@ def contact_list(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """Candidates and contacts of the reader's regions (a contact's own region, or its case's), newest first."""
-    if actor is None:
-        return login_redirect(request)
     return _contacts_page(request, db, actor, {"status": status, "follow_up": follow_up, "tier": tier}, page)
 
 
@@ -130,26 +119,20 @@ def decide(
     request: Request,
     contact_id: int,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     decision: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Confirm a candidate as close, secondary or companion, or dismiss it with a reason."""
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
     contact = get_contact(db, actor=actor, contact_id=contact_id)
-    case_id, key = contact.case_id, f"contact-{contact_id}"
-    try:
-        with attempt(db):
-            chosen = parse_choice(contacts.Decision, decision)
-            if chosen is None:
-                raise Invalid("%(value)s is not one of the choices", value=decision)
-            contacts.decide(db, actor=actor, contact_id=contact_id, decision=chosen, reason=reason)
-    except (Invalid, Conflict) as exc:
-        return _show_again(request, db, actor, case_id, "", key, message_of(request, exc), {"reason": reason},
-                           exc.status_code)  # fmt: skip
+    with form_errors(request, db) as failed:
+        chosen = parse_choice(contacts.Decision, decision)
+        if chosen is None:
+            raise Invalid("%(value)s is not one of the choices", value=decision)
+        contacts.decide(db, actor=actor, contact_id=contact_id, decision=chosen, reason=reason)
+    if failed:
+        return _show_again(request, db, actor, contact.case_id, "", f"contact-{contact_id}", failed.message,
+                           {"reason": reason}, failed.status)  # fmt: skip
     if _is_htmx(request):
         _ = translator(request_language(request))
         name = db.get_one(Person, contact.person_id).name
@@ -157,8 +140,8 @@ def decide(
             notice = _("%(name)s dismissed.", name=name)
         else:
             notice = _("%(name)s confirmed: %(tier)s.", name=name, tier=labeler(_)(ContactTier(chosen.value)))
-        return contacts_fragment(request, db, actor, case_id, notice=notice)
-    return RedirectResponse(_back_to("", case_id, contact_id), status_code=303)
+        return contacts_fragment(request, db, actor, contact.case_id, notice=notice)
+    return RedirectResponse(_back_to("", contact.case_id, contact_id), status_code=303)
 
 
 @router.post("/contacts/{contact_id}/follow-up")
@@ -166,24 +149,19 @@ def follow_up(
     request: Request,
     contact_id: int,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     status: Annotated[str, Form(max_length=24)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
     next_path: Annotated[str, Form(alias="next", max_length=2048)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Move a confirmed contact's follow-up on and/or add a dated note, from the case page or the contact list."""
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
     contact = get_contact(db, actor=actor, contact_id=contact_id)
-    try:
-        with attempt(db):
-            chosen = parse_choice(FollowUp, status)
-            contacts.follow_up(db, actor=actor, contact_id=contact_id, status=chosen, note=note)
-    except (Invalid, Conflict) as exc:
-        return _show_again(request, db, actor, contact.case_id, next_path, f"contact-{contact_id}",
-                           message_of(request, exc), {"status": status, "note": note}, exc.status_code)  # fmt: skip
+    with form_errors(request, db) as failed:
+        chosen = parse_choice(FollowUp, status)
+        contacts.follow_up(db, actor=actor, contact_id=contact_id, status=chosen, note=note)
+    if failed:
+        return _show_again(request, db, actor, contact.case_id, next_path, f"contact-{contact_id}", failed.message,
+                           {"status": status, "note": note}, failed.status)  # fmt: skip
     if _is_htmx(request) and urlsplit(next_path).path != "/contacts":
         _ = translator(request_language(request))
         notice = _("Follow-up of %(name)s saved.", name=db.get_one(Person, contact.person_id).name)
@@ -196,29 +174,24 @@ def add_contact(
     request: Request,
     case_id: int,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     person_ref: Annotated[str, Form(max_length=64)] = "",
     tier: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     start: Annotated[str, Form(max_length=30)] = "",
     end: Annotated[str, Form(max_length=30)] = "",
     venue: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """A contact named in an interview, confirmed at once with the investigator's note as its evidence."""
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
     typed = {"person_ref": person_ref, "tier": tier, "note": note, "start": start, "end": end, "venue": venue}
     get_case(db, actor=actor, case_id=case_id, for_change=True)  # so that a NotFound below is the person's
-    try:
-        with attempt(db):
-            chosen = parse_choice(ContactTier, tier) or ContactTier.close
-            contact = contacts.add_contact(
-                db, actor=actor, case_id=case_id, person_ref=person_ref.strip(), tier=chosen, note=note,
-                start=parse_local_time(start), end=parse_local_time(end), venue=venue,
-            )  # fmt: skip
-    except (Invalid, Conflict, NotFound) as exc:
-        return case_page(request, db, actor, case_id, errors={"add": message_of(request, exc)}, forms={"add": typed},
-                         status=exc.status_code)  # fmt: skip
+    with form_errors(request, db, catch=(Invalid, Conflict, NotFound)) as failed:
+        contact = contacts.add_contact(
+            db, actor=actor, case_id=case_id, person_ref=person_ref.strip(),
+            tier=parse_choice(ContactTier, tier) or ContactTier.close, note=note, start=parse_local_time(start),
+            end=parse_local_time(end), venue=venue,
+        )  # fmt: skip
+    if failed:
+        return case_page(request, db, actor, case_id, errors={"add": failed.message}, forms={"add": typed},
+                         status=failed.status)  # fmt: skip
     return RedirectResponse(f"/cases/{case_id}#contact-{contact.id}", status_code=303)

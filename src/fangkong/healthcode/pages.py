@@ -20,20 +20,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
-from fangkong.auth.pages import PageActor, check_csrf, login_redirect, shell
-from fangkong.cases.pages import attempt, message_of
+from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, shell
 from fangkong.core import causes
 from fangkong.core.config import city_zone, get_settings
 from fangkong.core.crypto import Keyring
 from fangkong.core.deps import DbSession, Keys
-from fangkong.core.errors import Conflict, Invalid
 from fangkong.healthcode import appeals, door, page_reads, service
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import AppealStatus, CodeChange
 from fangkong.healthcode.reasons import render as render_reason
 from fangkong.policy.editions import EDITIONS, Color, load_policy
+from fangkong.web.forms import form_errors
 from fangkong.web.i18n import plural_translator, request_language, translator
-from fangkong.web.templating import ROLE_LABELS, render
+from fangkong.web.labels import ROLE_LABELS
+from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Translate = Callable[..., str]
@@ -139,15 +139,13 @@ def _poll_seconds(request: Request) -> int:
 
 @router.get("/code")
 def my_code(request: Request, db: DbSession, keys: Keys, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     context = {**page_context(request, actor), **live_context(request, db, keys, actor),
                "poll_seconds": _poll_seconds(request)}  # fmt: skip
     return no_store(render(request, "healthcode/code.html", context))
 
 
 @router.get("/code/live")
-def my_code_live(request: Request, db: DbSession, keys: Keys, actor: PageActor) -> Response:
+def my_code_live(request: Request, db: DbSession, keys: Keys, actor: MaybeActor) -> Response:
     """The fragment the code page polls: a fresh token, its QR and color, the reasons."""
     if actor is None:
         # Not a redirect: htmx would follow it and put the login page inside the code. The page shows the code
@@ -222,8 +220,6 @@ def negatives_needed(reasons: Iterable[Reason]) -> NeededTests | None:
 
 @router.get("/code/why")
 def why(request: Request, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     person = page_reads.own_person(db, actor=actor)
     view = service.show(db, actor=actor, person_ref=person.ref)
     codes = {r.code for r in view.reasons}
@@ -268,28 +264,17 @@ def _appeal_page(
 
 @router.get("/code/appeal")
 def appeal_page(request: Request, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     return _appeal_page(request, db, actor)
 
 
 @router.post("/code/appeal")
 def file_appeal(
-    request: Request,
-    db: DbSession,
-    actor: PageActor,
-    statement: Annotated[str, Form(max_length=4000)] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, actor: FormActor, statement: Annotated[str, Form(max_length=4000)] = ""
 ) -> Response:
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
-    try:
-        with attempt(db):
-            appeals.file_appeal(db, actor=actor, statement=statement)
-    except (Invalid, Conflict) as exc:
-        return _appeal_page(request, db, actor, error=message_of(request, exc), statement=statement,
-                            status=exc.status_code)  # fmt: skip
+    with form_errors(request, db) as failed:
+        appeals.file_appeal(db, actor=actor, statement=statement)
+    if failed:
+        return _appeal_page(request, db, actor, error=failed.message, statement=statement, status=failed.status)
     # Post/redirect/get: reloading the list must not file the appeal a second time.
     return RedirectResponse("/code/appeal?filed=1", status_code=303)
 

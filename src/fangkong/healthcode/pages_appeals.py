@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.pages import PageActor, check_csrf, login_redirect
+from fangkong.auth.page_deps import FormActor, PageActor
+from fangkong.cases.labels import LABELS as CASE_LABELS
 from fangkong.cases.models import Contact
-from fangkong.cases.pages import LABELS as CASE_LABELS
-from fangkong.cases.pages import attempt, message_of, parse_choice
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
 from fangkong.healthcode import appeals, page_reads, service
@@ -27,6 +26,7 @@ from fangkong.healthcode.pages import page_context, reason_texts
 from fangkong.people.models import Person
 from fangkong.policy.editions import Color
 from fangkong.testing.models import TestOutcome, TestResult
+from fangkong.web.forms import form_errors, parse_choice
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.templating import render
 
@@ -92,8 +92,6 @@ def _queue_page(
 
 @router.get("/appeals")
 def appeal_queue(request: Request, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     return _queue_page(request, db, actor)
 
 
@@ -112,26 +110,21 @@ def decide(
     request: Request,
     appeal_id: int,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     outcome: Annotated[str, Form(max_length=20)] = "",
     fact: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
     _investigator(actor)
-    typed = {"outcome": outcome, "fact": fact, "reason": reason}
-    try:
-        with attempt(db):
-            chosen = parse_choice(appeals.Outcome, outcome)
-            if chosen is None:
-                raise Invalid("choose a decision: uphold the color, or correct a wrong fact")
-            correction = _correction(fact) if chosen is appeals.Outcome.corrected else None
-            appeals.decide_appeal(db, actor=actor, appeal_id=appeal_id, outcome=chosen, reason=reason,
-                                  correction=correction)  # fmt: skip
-    except (Invalid, Conflict, NotFound) as exc:
-        return _queue_page(request, db, actor, errors={appeal_id: message_of(request, exc)},
-                           typed={appeal_id: typed}, status=exc.status_code)  # fmt: skip
+    with form_errors(request, db, catch=(Invalid, Conflict, NotFound)) as failed:
+        chosen = parse_choice(appeals.Outcome, outcome)
+        if chosen is None:
+            raise Invalid("choose a decision: uphold the color, or correct a wrong fact")
+        correction = _correction(fact) if chosen is appeals.Outcome.corrected else None
+        appeals.decide_appeal(db, actor=actor, appeal_id=appeal_id, outcome=chosen, reason=reason,
+                              correction=correction)  # fmt: skip
+    if failed:
+        typed = {"outcome": outcome, "fact": fact, "reason": reason}
+        return _queue_page(request, db, actor, errors={appeal_id: failed.message}, typed={appeal_id: typed},
+                           status=failed.status)  # fmt: skip
     return RedirectResponse(f"/appeals?decided={appeal_id}#decided-title", status_code=303)

@@ -71,6 +71,14 @@ def search_people(
     return [read_person(db, keys=keys, ref=ref) for ref in refs]
 
 
+def read_own_record(db: Session, *, actor: Actor, keys: Keyring) -> PersonRead:
+    """A resident's own record (not a "look": nothing is audited)."""
+    if actor.person_id is None:
+        raise Invalid("this account is not linked to a person record")
+    own = db.get_one(Person, actor.person_id)  # a foreign key guarantees it
+    return read_full_record(db, actor=actor, keys=keys, ref=own.ref, purpose="")
+
+
 def read_full_record(db: Session, *, actor: Actor, keys: Keyring, ref: str, purpose: str) -> PersonRead:
     person = get_readable_person(db, actor=actor, ref=ref)
     if not _is_self(actor, person):

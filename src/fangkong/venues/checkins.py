@@ -23,7 +23,7 @@ from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role
 from fangkong.core import clock
 from fangkong.core.db import Database, driver_processor, driver_value
-from fangkong.core.errors import Forbidden, Invalid
+from fangkong.core.errors import Forbidden, Invalid, NotFound
 from fangkong.core.importing import chunks
 from fangkong.people.models import Person
 from fangkong.venues.models import LONGEST_VISIT, Checkin, CheckinSource, Venue
@@ -63,6 +63,14 @@ def record_scan(db: Session, *, actor: Actor, venue: Venue) -> Checkin:
     if actor.person_id is None:
         raise Forbidden("only a resident's own account can check in by scanning")
     return _insert_one(db, person_id=actor.person_id, venue=venue, source=CheckinSource.scan)
+
+
+def own_checkin(db: Session, *, actor: Actor, checkin_id: int) -> tuple[Checkin, Venue]:
+    """One of the actor's own check-ins and its venue (the confirmation at the door); anyone else's is absent."""
+    checkin = db.get(Checkin, checkin_id)
+    if checkin is None or actor.person_id is None or checkin.person_id != actor.person_id:
+        raise NotFound("no check-in %(id)s of yours", id=checkin_id)
+    return checkin, db.get_one(Venue, checkin.venue_id)
 
 
 def _insert_one(db: Session, *, person_id: int, venue: Venue, source: CheckinSource) -> Checkin:

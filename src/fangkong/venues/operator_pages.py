@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.pages import PageActor, check_csrf, login_redirect, shell
+from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, shell
 from fangkong.core.deps import DbSession, get_runtime
 from fangkong.core.errors import DomainError, Forbidden
 from fangkong.regions.models import Region, RegionLevel
@@ -21,6 +21,7 @@ from fangkong.regions.service import subtree_clause
 from fangkong.venues import poster, service
 from fangkong.venues.models import Venue, VenueKind
 from fangkong.venues.schemas import VenueCreate
+from fangkong.web.forms import form_errors
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.templating import render
 
@@ -44,8 +45,8 @@ KIND_LABELS = {
 }
 
 
-def _operator(actor: Actor | None) -> Actor:
-    if actor is None or not actor.has(Role.venue_operator):
+def _operator(actor: Actor) -> Actor:
+    if not actor.has(Role.venue_operator):
         raise Forbidden("only venue operators manage venues")
     return actor
 
@@ -88,8 +89,6 @@ def _list_page(
 
 @router.get("/venues")
 def my_venues(request: Request, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     return _list_page(request, db, _operator(actor))
 
 
@@ -97,18 +96,14 @@ def my_venues(request: Request, db: DbSession, actor: PageActor) -> Response:
 def register_venue(
     request: Request,
     db: DbSession,
-    actor: PageActor,
+    actor: FormActor,
     name: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "",
     region_code: Annotated[str, Form()] = "",
     address: Annotated[str, Form()] = "",
     capacity: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    if actor is None:
-        return login_redirect(request)
     operator = _operator(actor)
-    check_csrf(request, csrf_token)
     _ = translator(request_language(request))
     typed = {"name": name, "kind": kind, "region_code": region_code, "address": address, "capacity": capacity}
     problems: dict[str, str] = {}
@@ -121,18 +116,19 @@ def register_venue(
     if problems:
         message = _("Check the fields marked below.")
         return _list_page(request, db, operator, message, 422, form=typed, field_errors=problems)
-    try:
+    try:  # lengths: name up to 200, address up to 255
         venue_in = VenueCreate(
             ref=f"V-{secrets.token_hex(4).upper()}", name=name.strip(), kind=VenueKind(kind), region_code=region_code,
             address=address.strip(), capacity=int(capacity) if capacity.strip() else None,
         )  # fmt: skip
-        venue = service.create_venue(db, actor=operator, venue_in=venue_in)
-    except ValidationError as exc:  # lengths: name up to 200, address up to 255
+    except ValidationError as exc:
         field = str(exc.errors()[0]["loc"][0])
         return _list_page(request, db, operator, _("Check the fields marked below."), 422, form=typed,
                           field_errors={field: _("This is too long.")})  # fmt: skip
-    except DomainError as exc:
-        return _list_page(request, db, operator, _(exc.template, **exc.params), exc.status_code, form=typed)
+    with form_errors(request, db, catch=(DomainError,)) as failed:  # the region: unknown, not theirs, wrong level
+        venue = service.create_venue(db, actor=operator, venue_in=venue_in)
+    if failed:
+        return _list_page(request, db, operator, failed.message, failed.status, form=typed)
     return RedirectResponse(f"/venues/{venue.ref}", status_code=303)
 
 
@@ -149,8 +145,6 @@ def _venue_context(request: Request, db: DbSession, venue: Venue) -> dict[str, o
 
 @router.get("/venues/{ref}")
 def venue_page(request: Request, ref: str, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     venue = service.managed_venue(db, actor=_operator(actor), ref=ref)
     context = _venue_context(request, db, venue)
     if request.headers.get("hx-request"):  # the live occupancy figure, polled by the page
@@ -159,12 +153,7 @@ def venue_page(request: Request, ref: str, db: DbSession, actor: PageActor) -> R
 
 
 @router.post("/venues/{ref}/rotate")
-def rotate(
-    request: Request, ref: str, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    if actor is None:
-        return login_redirect(request)
-    check_csrf(request, csrf_token)
+def rotate(request: Request, ref: str, db: DbSession, actor: FormActor) -> Response:
     service.rotate_token(db, actor=_operator(actor), ref=ref)
     return RedirectResponse(f"/venues/{ref}?rotated=1", status_code=303)
 
@@ -185,16 +174,12 @@ def _poster_data(request: Request, db: DbSession, actor: Actor, ref: str) -> pos
 @router.get("/venues/{ref}/poster")
 def poster_page(request: Request, ref: str, db: DbSession, actor: PageActor) -> Response:
     """The printable A4 place code (print it from the browser, or download the SVG)."""
-    if actor is None:
-        return login_redirect(request)
     data = _poster_data(request, db, actor, ref)
     return render(request, "venues/poster.html", poster.poster_context(data, svg_url=f"/venues/{ref}/poster.svg"))
 
 
 @router.get("/venues/{ref}/poster.svg")
 def poster_file(request: Request, ref: str, db: DbSession, actor: PageActor) -> Response:
-    if actor is None:
-        return login_redirect(request)
     data = _poster_data(request, db, actor, ref)
     return Response(
         poster.poster_svg(data, lang=request_language(request)),
@@ -204,7 +189,7 @@ def poster_file(request: Request, ref: str, db: DbSession, actor: PageActor) -> 
 
 
 @router.get("/occupancy")
-def public_occupancy(request: Request, db: DbSession, actor: PageActor) -> Response:
+def public_occupancy(request: Request, db: DbSession, actor: MaybeActor) -> Response:
     """How full places are now, fullest first: anyone can look before going (no sign-in, counts only)."""
     rows = [
         {"venue": v, "present": n, "ratio": n / v.capacity if v.capacity else 0.0, "kind_label": KIND_LABELS[v.kind]}

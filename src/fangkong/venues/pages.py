@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from fangkong.auth.pages import PageActor, check_csrf, csrf_for, shell
+from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, csrf_for, shell
 from fangkong.core.deps import DbSession, get_runtime
-from fangkong.core.errors import Forbidden, NotFound
 from fangkong.venues import checkins, service
-from fangkong.venues.models import Checkin, Venue
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/v/{token}", name="scan_page")
-def scan_page(request: Request, token: str, db: DbSession, actor: PageActor) -> Response:
+def scan_page(request: Request, token: str, db: DbSession, actor: MaybeActor) -> Response:
     """The poster's URL: the venue, how long check-ins are kept, and one button."""
     venue = service.venue_for_token(db, token=token)
     context = {
@@ -38,16 +34,8 @@ def scan_page(request: Request, token: str, db: DbSession, actor: PageActor) -> 
 
 
 @router.post("/v/{token}")
-def scan_checkin(
-    request: Request, token: str, db: DbSession, actor: PageActor, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    if actor is None:
-        return RedirectResponse(f"/login?next=/v/{token}", status_code=303)
-    check_csrf(request, csrf_token)
-    venue = service.venue_for_token(db, token=token)
-    if actor.person_id is None:
-        raise Forbidden("only a resident's own account can check in by scanning")
-    checkin = checkins.record_scan(db, actor=actor, venue=venue)
+def scan_checkin(request: Request, token: str, db: DbSession, actor: FormActor) -> Response:
+    checkin = checkins.record_scan(db, actor=actor, venue=service.venue_for_token(db, token=token))
     # Post/redirect/get: reloading the confirmation must not check in a second time (tracing would see two visits).
     return RedirectResponse(f"/checkins/{checkin.id}", status_code=303)
 
@@ -55,12 +43,7 @@ def scan_checkin(
 @router.get("/checkins/{checkin_id}")
 def checked_in(request: Request, checkin_id: int, db: DbSession, actor: PageActor) -> Response:
     """The confirmation the door staff look at: one's own check-in only."""
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    checkin = db.get(Checkin, checkin_id)
-    if checkin is None or actor.person_id is None or checkin.person_id != actor.person_id:
-        raise NotFound("no check-in %(id)s of yours", id=checkin_id)
-    venue = db.get(Venue, checkin.venue_id)
+    checkin, venue = checkins.own_checkin(db, actor=actor, checkin_id=checkin_id)
     return render(
         request,
         "venues/checked_in.html",

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from fangkong.web import i18n
-from fangkong.web.pages import router
+from fangkong.web.pages import RedirectTo, redirect_to, router
 from fangkong.web.templating import STATIC_DIR
 
 
@@ -33,7 +33,9 @@ class VersionedStaticFiles(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    """Mount /static and the shell's routes on `app`, and read the catalogs now so a broken one fails startup."""
+    """Mount /static and the shell's routes on `app`, answer pages' `RedirectTo`, and read the catalogs now so a
+    broken one fails startup."""
     i18n.load_catalogs()
+    app.add_exception_handler(RedirectTo, redirect_to)
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)

@@ -1,4 +1,5 @@
-"""Routes of the web shell itself (not of any domain): choosing the language."""
+"""Routes of the web shell itself (not of any domain): choosing the language; and `RedirectTo`, with which a page's
+dependency answers with a redirect instead of the page (the login page, for a reader who is not signed in)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ from fangkong.web import i18n
 router = APIRouter(include_in_schema=False)
 
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+class RedirectTo(Exception):
+    """Raised by a page's dependency: the request is answered by a 303 to `location` (web.install's handler)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+async def redirect_to(_request: Request, exc: Exception) -> RedirectResponse:
+    assert isinstance(exc, RedirectTo)
+    return RedirectResponse(exc.location, status_code=303)
 
 
 def safe_local_path(target: str | None) -> str | None:

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from fangkong import __version__
 from fangkong.core.config import get_settings
 from fangkong.web import i18n
+from fangkong.web.labels import role_label
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -32,20 +33,6 @@ STATIC_DIR = WEB_DIR / "static"
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # The <html lang> value for each language; the browser picks CJK glyphs (Simplified) and hyphenation from it.
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
-
-# Role values (fangkong.auth.models.Role) to their English msgids; kept as strings so the web shell does not
-# import the auth package. Unknown roles show their raw value.
-ROLE_LABELS = {
-    "resident": "Resident",
-    "venue_operator": "Venue operator",
-    "grid_worker": "Grid worker",
-    "investigator": "Investigator",
-    "quarantine_staff": "Quarantine staff",
-    "sampler": "Sampler",
-    "lab": "Laboratory",
-    "commander": "Commander",
-    "admin": "Administrator",
-}
 
 env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -109,11 +96,6 @@ def template_context(request: Request, context: Mapping[str, Any] | None = None)
     lang = i18n.request_language(request)
     _ = i18n.translator(lang)
 
-    def role_label(role: object) -> str:
-        value = str(getattr(role, "value", role))
-        msgid = ROLE_LABELS.get(value)
-        return _(msgid) if msgid else value
-
     return {
         "request": request,
         "lang": lang,
@@ -121,7 +103,7 @@ def template_context(request: Request, context: Mapping[str, Any] | None = None)
         "_": _,
         "ngettext": i18n.plural_translator(lang),
         "static_url": static_url,
-        "role_label": role_label,
+        "role_label": lambda role: role_label(_, role),
         "languages": language_links(request),
         "version": __version__,
         **(context or {}),

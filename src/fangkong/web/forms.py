@@ -1,0 +1,110 @@
+"""The one way a page acts on a form: parse what was typed, run the service, and either go on (usually a redirect,
+post/redirect/get) or show the form again with the domain error's message, in the reader's language and with the
+error's own status:
+
+    @router.post("/cases/{case_id}/trace")
+    def retrace(request: Request, case_id: int, db: DbSession, actor: FormActor) -> Response:
+        with form_errors(request, db) as failed:
+            service.retrace(db, actor=actor, case_id=case_id)
+        if failed:
+            return case_page(request, db, actor, case_id, error=failed.message, status=failed.status)
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+The service call runs in a SAVEPOINT: a domain error raised after the service had flushed part of a change would
+otherwise be committed with the request that shows the error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from fangkong.core.config import city_zone
+from fangkong.core.errors import Conflict, DomainError, Invalid
+from fangkong.web.i18n import request_language, translator
+
+E = TypeVar("E", bound=enum.Enum)
+
+# The errors a form answers in place: what the reader typed is wrong (Invalid) or no longer fits (Conflict).
+# Others (Forbidden, NotFound of the page's own subject) are the error page, as on any other request.
+FORM_ERRORS: tuple[type[DomainError], ...] = (Invalid, Conflict)
+
+
+@dataclass(slots=True)
+class FormError:
+    """What `form_errors` caught: false until a domain error was raised in its block."""
+
+    message: str = ""
+    status: int = 200
+    error: DomainError | None = None
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+
+@contextmanager
+def attempt(db: Session) -> Iterator[None]:
+    """A SAVEPOINT around a service call: its domain error undoes what it had written (see the module's docstring)."""
+    with db.begin_nested():
+        yield
+
+
+def message_of(request: Request, exc: DomainError) -> str:
+    """The domain error's message in the reader's language."""
+    return translator(request_language(request))(exc.template, **exc.params)
+
+
+@contextmanager
+def form_errors(
+    request: Request, db: Session, *, catch: tuple[type[DomainError], ...] = FORM_ERRORS
+) -> Iterator[FormError]:
+    """Run the block in a savepoint; one of `catch` raised in it is kept (translated) in the yielded FormError
+    instead of propagating, so the handler can show the form again with it."""
+    failed = FormError()
+    try:
+        with attempt(db):
+            yield failed
+    except catch as exc:
+        failed.message, failed.status, failed.error = message_of(request, exc), exc.status_code, exc
+
+
+# --- what was typed -----------------------------------------------------------------------------------------------
+
+
+def parse_date(value: str) -> dt.date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("%(value)s is not a date like 2022-03-20", value=value) from None
+
+
+def parse_local_time(value: str) -> dt.datetime | None:
+    """A datetime-local field ("2022-03-20T10:15") is the city's wall clock: made an instant in the city's zone."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid("%(value)s is not a time like 2022-03-20 10:15", value=value) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=city_zone())
+
+
+def parse_choice(kind: type[E], value: str) -> E | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise Invalid("%(value)s is not one of the choices", value=value) from None
