@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.cases.models import Case, Classification, Contact, ContactStatus
+from fangkong.core import clock
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import parse_resident_id
 from fangkong.demo.city import fill_demo_city
@@ -94,3 +95,12 @@ def test_the_demo_has_an_outbreak_with_codes_of_every_color_each_with_its_reason
     # A second run leaves the outbreak as it is.
     assert fill_demo_outbreak(db, seed=2020).endswith("kept as it is")
     assert len(db.execute(select(Case.id)).all()) == 2
+
+
+def test_a_tiny_city_whose_contacts_take_in_everyone_still_gets_its_outbreak(db: Session, keys: Keyring) -> None:
+    # At this instant the 40 people of seed 3 are all contacts of the two cases; the demo once crashed choosing
+    # a fever patient from nobody (at 10 of 48 instants of a day), so `make test` failed by the clock.
+    with clock.frozen_at(dt.datetime(2026, 12, 1, 10, 17, tzinfo=dt.UTC)):
+        summary = fill_demo_city(db, keys=keys, people=40, seed=3)
+    assert "an asymptomatic case" in summary
+    assert db.execute(select(func.count()).select_from(Case)).scalar_one() == 2

@@ -170,7 +170,7 @@ def fill_demo_outbreak(db: Session, *, seed: int, now: dt.datetime | None = None
     # An asymptomatic case found by the mass testing, in another district.
     involved = set(db.execute(select(Contact.person_id)).scalars()) | spared
     others = [(p, ref) for p, ref in people if p not in involved]
-    second_id, second_ref = rng.choice(others)
+    second_id, second_ref = rng.choice(others or [(p, ref) for p, ref in people if p != index.id])
     sampled = now - dt.timedelta(hours=14)
     add_result(db, actor=Actor.system(), person_ref=second_ref, sampled_at=sampled, result=TestOutcome.positive,
                ct_n=33.2, ct_orf=34.0, lab=LAB)  # fmt: skip
@@ -178,12 +178,17 @@ def fill_demo_outbreak(db: Session, *, seed: int, now: dt.datetime | None = None
     report_case(db, actor=Actor.system(), person_ref=second_ref, change=found, reason="区域核酸筛查阳性")
     involved |= {second_id, *db.execute(select(Contact.person_id)).scalars()}
 
+    # In a small city the two cases' contacts can take in everyone left (how many depends on the clock, which
+    # places the fortnight of check-ins): then there are fewer returnees, or no fever, rather than a crash.
     rest = [ref for p, ref in people if p not in involved]
-    for ref in rng.sample(rest, k=min(3, len(rest))):
+    returnees = rng.sample(rest, k=min(3, len(rest)))
+    for ref in returnees:
         declare_stay(db, actor=Actor.system(), person_ref=ref, area=RISK_AREA, level=RiskLevel.medium,
                      start=now - dt.timedelta(days=4), end=now - dt.timedelta(days=2))  # fmt: skip
     clinic = db.execute(select(Venue).where(Venue.kind == VenueKind.clinic).order_by(Venue.ref)).scalars().first()
-    if clinic is not None:
+    fevers = 0
+    if clinic is not None and rest:
+        fevers = 1
         fever_id = db.execute(select(Person.id).where(Person.ref == rng.choice(rest))).scalar_one()
         record_fever(db, person_id=fever_id, venue=(clinic.id, clinic.ref), at=now - dt.timedelta(hours=3),
                      temperature=38.2, by=(None, "demo"))  # fmt: skip
@@ -197,6 +202,7 @@ def fill_demo_outbreak(db: Session, *, seed: int, now: dt.datetime | None = None
     return (
         f"outbreak: {tests} negative tests; a confirmed case ({index.ref}, {decided['close']} close contacts, "
         f"{decided['companion']} companions, {decided['dismiss']} dismissed), an asymptomatic case "
-        f"({second_ref}), {waiting} candidates to decide, 3 returnees from a risk area, a fever; codes "
+        f"({second_ref}), {waiting} candidates to decide, {len(returnees)} returnees from a risk area, "
+        f"{fevers} fever(s) at a clinic's door; codes "
         + ", ".join(f"{color.value} {colors.get(color, 0)}" for color in Color)
     )
