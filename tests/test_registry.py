@@ -53,7 +53,7 @@ def test_the_application_mounts_every_declared_route(runtime: Runtime) -> None:
         for name in (*domain.api, *domain.first_api, *domain.pages):
             prefix = "" if name in domain.pages else "/api"
             for route in resolve(name).routes:
-                params = {p: "1" for p in route.param_convertors}
+                params = dict.fromkeys(route.param_convertors, "1")
                 assert app.url_path_for(route.name, **params).startswith(prefix), (name, route.path)
 
 

@@ -1,4 +1,4 @@
-"""The door devices' verification path (healthcode/door_views.py, door_writer.py): the same answers as the single
+"""The door devices' verification path (healthcode/door/fast_route.py, grouped.py): the same answers as the single
 path (door.verify_at_door behind the FastAPI route), byte for byte, for concurrent verifications grouped into one
 transaction; what it does not answer itself goes to the FastAPI route unchanged."""
 
@@ -24,10 +24,12 @@ from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode import door
 from fangkong.healthcode import token as tokens
-from fangkong.healthcode.door_writer import DoorScan, DoorVerifier, verify_scans
+from fangkong.healthcode.door import verify
+from fangkong.healthcode.door.grouped import DoorScan, DoorVerifier, verify_scans
 from fangkong.healthcode.models import CodeChange, FeverRecord, HealthCode
 from fangkong.people.models import Person
 from fangkong.policy.editions import Color
+from fangkong.testing import queries
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for, withdraw_result
 from fangkong.venues.models import Checkin
@@ -66,7 +68,7 @@ def live_codes(runtime: Runtime, keys: Keyring, *refs: str) -> dict[str, str]:
 
 
 def signed(keys: Keyring, *, handle: bytes, issued_at: dt.datetime) -> str:
-    private, _ = door._keypair(keys.signing_seed)  # a genuine signature on a chosen handle
+    private, _ = verify._keypair(keys.signing_seed)  # a genuine signature on a chosen handle
     return tokens.issue(private, handle=handle, color="green", issued_at=issued_at)
 
 
@@ -183,7 +185,7 @@ def test_a_group_of_concurrent_verifications_answers_each_as_the_single_path_wou
     codes = live_codes(runtime, keys, "wang-fang", "li-qiang")
     wang, li = codes["wang-fang"], codes["li-qiang"]
     op1, op2, gw = (token_hash(tokens_[u]) for u in ("op1", "op2", "gw"))
-    expired = signed(keys, handle=tokens.verify(wang, keys=door._keypair(keys.signing_seed)[1], now=NOW).handle,
+    expired = signed(keys, handle=tokens.verify(wang, keys=verify._keypair(keys.signing_seed)[1], now=NOW).handle,
                      issued_at=NOW - dt.timedelta(minutes=4))  # fmt: skip
     scans = [
         DoorScan(op1, wang, "V-LONGSHAN", NOW),
@@ -302,11 +304,10 @@ def test_the_latest_negative_test_is_read_as_the_person_s_standing_results_say(
                 withdraw_result(db, actor=system, result_id=row.id, reason="tube mix-up")
         reference = max(r.sampled_at for r in results_for(db, person_id=person) if r.result is TestOutcome.negative)
         assert reference == NOW - dt.timedelta(hours=30)
-        assert door.latest_negatives(db, [person], until=NOW) == {person: reference}
-        assert door.latest_negatives(db, [person], until=NOW - dt.timedelta(hours=40)) == {
+        assert queries.latest_negatives(db, [person], until=NOW) == {person: reference}
+        assert queries.latest_negatives(db, [person], until=NOW - dt.timedelta(hours=40)) == {
             person: NOW - dt.timedelta(hours=50)
         }
-        assert door.latest_negative_age(db, person, NOW) == dt.timedelta(hours=30)
     wang = live_codes(runtime, keys, "wang-fang")["wang-fang"]
     with runtime.database.unit_of_work() as db:
         [answer] = verify_scans(db, [DoorScan(token_hash(tokens_["op1"]), wang, "V-HOSPITAL", NOW)], keys=keys)
