@@ -31,6 +31,7 @@ from fangkong.cases.models import (
     Case,
     CaseChange,
     CaseEvent,
+    CaseOutcome,
     Classification,
     ContactChange,
     ContactEvent,
@@ -39,7 +40,6 @@ from fangkong.cases.models import (
     ContactTier,
     EvidenceKind,
     FollowUp,
-    Outcome,
     Severity,
 )
 from fangkong.cases.scope import get_case, require_reader
@@ -63,7 +63,7 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
         "asymptomatic": "Asymptomatic infection",
     },
     Severity: {"mild": "Mild", "ordinary": "Ordinary", "severe": "Severe", "critical": "Critical"},
-    Outcome: {"discharged": "Discharged, cured", "died": "Died"},
+    CaseOutcome: {"discharged": "Discharged, cured", "died": "Died"},
     ContactTier: {
         "close": "Close contact",
         "secondary": "Secondary close contact",
@@ -338,7 +338,7 @@ def event_value(event: CaseEvent, _: Translate) -> str:
             return _instant_text(value)
         if event.change is CaseChange.outcome:
             outcome, _sep, date = value.partition(" ")
-            return f"{label(Outcome(outcome))} {date}".strip()
+            return f"{label(CaseOutcome(outcome))} {date}".strip()
     except ValueError:
         return value
     if event.change is CaseChange.traced and (match := _TRACED.match(value)):
@@ -398,7 +398,7 @@ def case_page(
         "timeline": [(e, event_value(e, _)) for e in events],
         "classifications": list(Classification),
         "severities": list(Severity),
-        "outcomes": list(Outcome),
+        "outcomes": list(CaseOutcome),
         "errors": errors or {},
         "typed": forms or {},
     }
@@ -448,7 +448,7 @@ def change_case(
             change = service.CaseChangeRequest(
                 classification=parse_choice(Classification, classification),
                 severity=parse_choice(Severity, severity), isolated_at=parse_local_time(isolated_at),
-                outcome=parse_choice(Outcome, outcome), outcome_date=parse_date(outcome_date),
+                outcome=parse_choice(CaseOutcome, outcome), outcome_date=parse_date(outcome_date),
             )  # fmt: skip
             service.change_case(db, actor=actor, case_id=case_id, change=change, reason=reason)
     except (Invalid, Conflict) as exc:

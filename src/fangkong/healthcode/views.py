@@ -200,7 +200,7 @@ class AppealOut(BaseModel):
 
 
 class AppealDecisionIn(BaseModel):
-    outcome: appeals.Outcome
+    outcome: appeals.AppealDecision
     reason: str = Field(max_length=4000)
     withdraw_result_id: int | None = Field(None, description="corrected: the wrong test result to withdraw")
     dismiss_contact_id: int | None = Field(None, description="corrected: the wrong contact record to dismiss")
