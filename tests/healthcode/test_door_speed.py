@@ -32,7 +32,7 @@ from fangkong.policy.editions import Color
 from fangkong.testing import queries
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for, withdraw_result
-from fangkong.venues.models import Checkin
+from fangkong.venues.models import Checkin, VenueKind
 
 from ..access_helpers import bearer
 from ..venue_helpers import door_city
@@ -220,6 +220,38 @@ def test_a_group_of_concurrent_verifications_answers_each_as_the_single_path_wou
         assert len(admitted) == 3
         assert set(admitted) == stored
         assert db.execute(select(func.count()).select_from(FeverRecord)).scalar_one() == 1
+
+
+def test_both_paths_take_the_same_decision_at_a_hospital_around_the_48_hours(
+    runtime: Runtime, keys: Keyring, tokens_: dict[str, str]
+) -> None:
+    """The same scans through the single path and the grouped path: the same decisions, and the ones
+    decision.decide_scan gives from the stored facts."""
+    people = {"wang-fang": 47, "li-qiang": 49}  # hours since each one's negative test
+    with runtime.database.unit_of_work() as db:
+        for ref, hours in people.items():
+            add_result(db, actor=Actor.system(), person_ref=ref, sampled_at=NOW - dt.timedelta(hours=hours),
+                       result=TestOutcome.negative)  # fmt: skip
+    codes = live_codes(runtime, keys, *people)
+    op1 = token_hash(tokens_["op1"])
+    scans = [DoorScan(op1, codes[ref], venue, NOW - dt.timedelta(microseconds=i), temperature)
+             for i, (ref, venue, temperature) in enumerate(
+                 (ref, venue, temperature) for ref in people for venue in ("V-HOSPITAL", "V-LONGSHAN")
+                 for temperature in (None, 36.8))]  # fmt: skip
+    expected = [comparable(o) for o in single_path(runtime, keys, scans)]
+    with runtime.database.unit_of_work() as db:
+        grouped = verify_scans(db, scans, keys=keys)
+    assert [comparable(o) for o in grouped] == expected
+    for scan, outcome in zip(scans, grouped, strict=True):
+        assert isinstance(outcome, door.Verification)
+        ref = outcome.person_ref
+        kind = VenueKind.hospital if scan.venue_ref == "V-HOSPITAL" else VenueKind.supermarket
+        decision = door.decide_scan(kind=kind, color=Color.green, temperature=scan.temperature, at=scan.at,
+                                    negative_sampled_at=NOW - dt.timedelta(hours=people[ref]))  # fmt: skip
+        assert (outcome.entry, outcome.why, outcome.negative_test_age, outcome.fever) == (
+            decision.entry, decision.why, decision.negative_test_age, decision.fever)  # fmt: skip
+    assert [o.entry.value for o in grouped if isinstance(o, door.Verification)] == [
+        "allow", "allow", "allow", "allow", "refuse", "refuse", "allow", "allow"]  # fmt: skip
 
 
 def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(
