@@ -17,7 +17,8 @@ from fangkong.core.importing import CsvRow
 from fangkong.core.models import SystemSetting
 from fangkong.demo.outbreak import fill_demo_outbreak
 from fangkong.demo.population import CITY, city_regions, generate_people, region_rows
-from fangkong.demo.venues import Resident, fill_demo_venues, keep_residents
+from fangkong.demo.venue_writer import fill_demo_venues
+from fangkong.demo.venues import Resident, keep_residents
 from fangkong.people.models import Person
 from fangkong.people.service import import_people, record_import
 from fangkong.regions.models import Region
