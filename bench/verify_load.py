@@ -207,7 +207,7 @@ class Answers:
     replies: list[tuple[int, bytes]]
 
 
-# The lean route takes exactly `application/json`; with a charset the FastAPI route answers (door_views.py).
+# The lean route takes exactly `application/json`; with a charset the FastAPI route answers (door/fast_route.py).
 CONTENT_TYPES = {"lean": "application/json", "fastapi": "application/json; charset=utf-8"}
 
 
