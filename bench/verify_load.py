@@ -59,6 +59,7 @@ from checkins_load import FANGKONG, SECRET, free_port, pct, prepare
 from lean_http import LoadResult, Request, encode, read_response, run_load
 from pg import drop_postgres, fresh_postgres
 
+from fangkong import registry
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import Channel
 from fangkong.auth.service import actor_for, get_user
@@ -110,6 +111,7 @@ class City:
 
 
 def build_city(url: str, args: argparse.Namespace, workdir: Path) -> City:
+    registry.install()  # the facts' subscribers, as the CLI and the application install them
     env = os.environ | {"FANGKONG_DATABASE_URL": url, "FANGKONG_SECRET_KEY": SECRET}
     started = time.perf_counter()
     token = prepare(env, args.people, workdir)
@@ -205,7 +207,7 @@ class Answers:
     replies: list[tuple[int, bytes]]
 
 
-# The lean route takes exactly `application/json`; with a charset the FastAPI route answers (door_views.py).
+# The lean route takes exactly `application/json`; with a charset the FastAPI route answers (door/fast_route.py).
 CONTENT_TYPES = {"lean": "application/json", "fastapi": "application/json; charset=utf-8"}
 
 

@@ -99,7 +99,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         if domain.setup:
             resolve(domain.setup)(app, app.state.runtime)
     # Hot paths (the door devices' health-code verification) are matched before every other route, outside
-    # FastAPI's nested routers (healthcode/door_views.py); what they do not answer goes on to the FastAPI routes.
+    # FastAPI's nested routers (healthcode/door/fast_route.py); what they do not answer goes on to the FastAPI routes.
     for factory in (f for domain in registry.DOMAINS for f in domain.first_routes):
         app.router.routes.insert(0, resolve(factory)())
 

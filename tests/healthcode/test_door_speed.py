@@ -1,4 +1,4 @@
-"""The door devices' verification path (healthcode/door_views.py, door_writer.py): the same answers as the single
+"""The door devices' verification path (healthcode/door/fast_route.py, grouped.py): the same answers as the single
 path (door.verify_at_door behind the FastAPI route), byte for byte, for concurrent verifications grouped into one
 transaction; what it does not answer itself goes to the FastAPI route unchanged."""
 
@@ -24,13 +24,15 @@ from fangkong.core.errors import DomainError
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode import door
 from fangkong.healthcode import token as tokens
-from fangkong.healthcode.door_writer import DoorScan, DoorVerifier, verify_scans
+from fangkong.healthcode.door import verify
+from fangkong.healthcode.door.grouped import DoorScan, DoorVerifier, verify_scans
 from fangkong.healthcode.models import CodeChange, FeverRecord, HealthCode
 from fangkong.people.models import Person
 from fangkong.policy.editions import Color
+from fangkong.testing import queries
 from fangkong.testing.models import TestOutcome
 from fangkong.testing.service import add_result, results_for, withdraw_result
-from fangkong.venues.models import Checkin
+from fangkong.venues.models import Checkin, VenueKind
 
 from ..support.venues import door_city
 from ..support.web import bearer
@@ -66,7 +68,7 @@ def live_codes(runtime: Runtime, keys: Keyring, *refs: str) -> dict[str, str]:
 
 
 def signed(keys: Keyring, *, handle: bytes, issued_at: dt.datetime) -> str:
-    private, _ = door._keypair(keys.signing_seed)  # a genuine signature on a chosen handle
+    private, _ = verify._keypair(keys.signing_seed)  # a genuine signature on a chosen handle
     return tokens.issue(private, handle=handle, color="green", issued_at=issued_at)
 
 
@@ -183,7 +185,7 @@ def test_a_group_of_concurrent_verifications_answers_each_as_the_single_path_wou
     codes = live_codes(runtime, keys, "wang-fang", "li-qiang")
     wang, li = codes["wang-fang"], codes["li-qiang"]
     op1, op2, gw = (token_hash(tokens_[u]) for u in ("op1", "op2", "gw"))
-    expired = signed(keys, handle=tokens.verify(wang, keys=door._keypair(keys.signing_seed)[1], now=NOW).handle,
+    expired = signed(keys, handle=tokens.verify(wang, keys=verify._keypair(keys.signing_seed)[1], now=NOW).handle,
                      issued_at=NOW - dt.timedelta(minutes=4))  # fmt: skip
     scans = [
         DoorScan(op1, wang, "V-LONGSHAN", NOW),
@@ -218,6 +220,38 @@ def test_a_group_of_concurrent_verifications_answers_each_as_the_single_path_wou
         assert len(admitted) == 3
         assert set(admitted) == stored
         assert db.execute(select(func.count()).select_from(FeverRecord)).scalar_one() == 1
+
+
+def test_both_paths_take_the_same_decision_at_a_hospital_around_the_48_hours(
+    runtime: Runtime, keys: Keyring, tokens_: dict[str, str]
+) -> None:
+    """The same scans through the single path and the grouped path: the same decisions, and the ones
+    decision.decide_scan gives from the stored facts."""
+    people = {"wang-fang": 47, "li-qiang": 49}  # hours since each one's negative test
+    with runtime.database.unit_of_work() as db:
+        for ref, hours in people.items():
+            add_result(db, actor=Actor.system(), person_ref=ref, sampled_at=NOW - dt.timedelta(hours=hours),
+                       result=TestOutcome.negative)  # fmt: skip
+    codes = live_codes(runtime, keys, *people)
+    op1 = token_hash(tokens_["op1"])
+    scans = [DoorScan(op1, codes[ref], venue, NOW - dt.timedelta(microseconds=i), temperature)
+             for i, (ref, venue, temperature) in enumerate(
+                 (ref, venue, temperature) for ref in people for venue in ("V-HOSPITAL", "V-LONGSHAN")
+                 for temperature in (None, 36.8))]  # fmt: skip
+    expected = [comparable(o) for o in single_path(runtime, keys, scans)]
+    with runtime.database.unit_of_work() as db:
+        grouped = verify_scans(db, scans, keys=keys)
+    assert [comparable(o) for o in grouped] == expected
+    for scan, outcome in zip(scans, grouped, strict=True):
+        assert isinstance(outcome, door.Verification)
+        ref = outcome.person_ref
+        kind = VenueKind.hospital if scan.venue_ref == "V-HOSPITAL" else VenueKind.supermarket
+        decision = door.decide_scan(kind=kind, color=Color.green, temperature=scan.temperature, at=scan.at,
+                                    negative_sampled_at=NOW - dt.timedelta(hours=people[ref]))  # fmt: skip
+        assert (outcome.entry, outcome.why, outcome.negative_test_age, outcome.fever) == (
+            decision.entry, decision.why, decision.negative_test_age, decision.fever)  # fmt: skip
+    assert [o.entry.value for o in grouped if isinstance(o, door.Verification)] == [
+        "allow", "allow", "allow", "allow", "refuse", "refuse", "allow", "allow"]  # fmt: skip
 
 
 def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(
@@ -302,11 +336,10 @@ def test_the_latest_negative_test_is_read_as_the_person_s_standing_results_say(
                 withdraw_result(db, actor=system, result_id=row.id, reason="tube mix-up")
         reference = max(r.sampled_at for r in results_for(db, person_id=person) if r.result is TestOutcome.negative)
         assert reference == NOW - dt.timedelta(hours=30)
-        assert door.latest_negatives(db, [person], until=NOW) == {person: reference}
-        assert door.latest_negatives(db, [person], until=NOW - dt.timedelta(hours=40)) == {
+        assert queries.latest_negatives(db, [person], until=NOW) == {person: reference}
+        assert queries.latest_negatives(db, [person], until=NOW - dt.timedelta(hours=40)) == {
             person: NOW - dt.timedelta(hours=50)
         }
-        assert door.latest_negative_age(db, person, NOW) == dt.timedelta(hours=30)
     wang = live_codes(runtime, keys, "wang-fang")["wang-fang"]
     with runtime.database.unit_of_work() as db:
         [answer] = verify_scans(db, [DoorScan(token_hash(tokens_["op1"]), wang, "V-HOSPITAL", NOW)], keys=keys)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from fangkong.healthcode.engine import (
     CaseFacts,
+    CaseOutcome,
     Classification,
     CodeStatus,
     Color,
@@ -19,7 +20,6 @@ from fangkong.healthcode.engine import (
     Fever,
     LabResult,
     LabTest,
-    Outcome,
     ReasonCode,
     Review,
     RiskAreaStay,
@@ -304,7 +304,7 @@ def test_a_recorded_release_counts_even_a_scheduled_one() -> None:
 
 
 def test_a_case_that_died_is_never_released() -> None:
-    case = CaseFacts(Classification.confirmed, first_positive_at=T0, outcome=Outcome.died, released_at=day(5))
+    case = CaseFacts(Classification.confirmed, first_positive_at=T0, outcome=CaseOutcome.died, released_at=day(5))
     status = evaluate_at(Facts(case=case, tests=(negative(day(2)), negative(day(3)))), "cn-9", day(30))
     assert (status.color, status.valid_until, status.reasons[0].params["outcome"]) == (Color.red, None, "died")
 
@@ -437,7 +437,7 @@ def test_the_mirrored_enums_have_the_case_models_values() -> None:
     from fangkong.cases import models
 
     assert [c.value for c in Classification] == [c.value for c in models.Classification]
-    assert [o.value for o in Outcome] == [o.value for o in models.Outcome]
+    assert [o.value for o in CaseOutcome] == [o.value for o in models.CaseOutcome]
     assert [t.value for t in Tier] == [t.value for t in models.ContactTier]
     # The service may pass the ORM's tier as it is.
     status = evaluate_at(Facts(contacts=(ContactFacts(models.ContactTier.close, T0),)), "cn-9", T0)  # type: ignore[arg-type]
@@ -469,7 +469,7 @@ def facts_strategy(latest: int) -> st.SearchStrategy[Facts]:
         classification=st.sampled_from(Classification),
         first_positive_at=st.none() | at,
         isolated_at=st.none() | at,
-        outcome=st.none() | st.sampled_from(Outcome),
+        outcome=st.none() | st.sampled_from(CaseOutcome),
         released_at=st.none() | minutes(),
     )
     evidence = st.builds(Evidence, venue=st.text(max_size=5), start=at, end=at)

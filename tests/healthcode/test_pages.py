@@ -20,7 +20,7 @@ from fangkong.auth.service import actor_for, create_user, get_user
 from fangkong.core import causes, clock
 from fangkong.core.crypto import Keyring
 from fangkong.core.runtime import Runtime
-from fangkong.healthcode import door
+from fangkong.healthcode.door import verify as door_verify
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.pages import POLL_SECONDS, labels_needing_translation, negatives_needed, qr_svg
 from fangkong.healthcode.pages_appeals import RESULT_LABELS
@@ -79,7 +79,7 @@ def live_token(html: str) -> str:
 
 
 def verify_now(runtime: Runtime, token: str) -> str:
-    _, public = door._keypair(runtime.keys.signing_seed)
+    _, public = door_verify._keypair(runtime.keys.signing_seed)
     return verify(token, keys=public, now=clock.now()).color
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from fangkong.healthcode.engine import (
     CaseFacts,
+    CaseOutcome,
     Classification,
     ContactFacts,
     Evidence,
@@ -17,7 +18,6 @@ from fangkong.healthcode.engine import (
     Fever,
     LabResult,
     LabTest,
-    Outcome,
     Reason,
     ReasonCode,
     Review,
@@ -125,7 +125,7 @@ def test_a_case_reads_as_its_release_rule_under_each_edition() -> None:
     [
         (CaseFacts(Classification.suspected), "疑似病例", "Suspected case"),
         (
-            CaseFacts(Classification.asymptomatic, outcome=Outcome.died),
+            CaseFacts(Classification.asymptomatic, outcome=CaseOutcome.died),
             "无症状感染者（已死亡）",
             "Asymptomatic infection (died)",
         ),

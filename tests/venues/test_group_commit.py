@@ -18,8 +18,8 @@ from fangkong.core.crypto import Keyring
 from fangkong.core.errors import NotFound
 from fangkong.core.group_commit import GroupCommitter
 from fangkong.core.runtime import Runtime
+from fangkong.venues.checkin_writer import BatchUpload, DoorCheckin, DoorReceipt, checkin_writer, write_checkins
 from fangkong.venues.checkins import Limits
-from fangkong.venues.door import BatchUpload, DoorCheckin, DoorReceipt, checkin_writer, write_checkins
 from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.venues.schemas import BatchResult, BatchRow
 

@@ -15,8 +15,9 @@ from PIL import Image
 from starlette.requests import Request
 
 from fangkong.venues import poster
-from fangkong.venues.poster import PosterData, fit_venue_name, poster_context, poster_svg, qr_svg, text_width_em
+from fangkong.venues.poster import PosterData, fit_venue_name, poster_context, poster_svg, qr_svg
 from fangkong.web import templating
+from fangkong.web.svg_text import TextBlock, text_width_em
 
 SVG = "{http://www.w3.org/2000/svg}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -239,7 +240,7 @@ def test_it_sets_a_long_chinese_name_large_in_two_even_lines() -> None:
 
 
 def test_it_sets_a_short_name_on_one_line_at_the_largest_size() -> None:
-    assert fit_venue_name("站前区人民医院") == poster.TextBlock(max(poster.NAME_SIZES), ("站前区人民医院",))
+    assert fit_venue_name("站前区人民医院") == TextBlock(max(poster.NAME_SIZES), ("站前区人民医院",))
 
 
 def test_it_never_breaks_a_latin_word() -> None:

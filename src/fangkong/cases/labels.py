@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from fangkong.cases.models import (
     CaseChange,
+    CaseOutcome,
     Classification,
     ContactChange,
     ContactStatus,
     ContactTier,
     EvidenceKind,
     FollowUp,
-    Outcome,
     Severity,
 )
 from fangkong.web.labels import EnumLabels
@@ -24,7 +24,7 @@ LABELS: EnumLabels = {
         "asymptomatic": "Asymptomatic infection",
     },
     Severity: {"mild": "Mild", "ordinary": "Ordinary", "severe": "Severe", "critical": "Critical"},
-    Outcome: {"discharged": "Discharged, cured", "died": "Died"},
+    CaseOutcome: {"discharged": "Discharged, cured", "died": "Died"},
     ContactTier: {
         "close": "Close contact",
         "secondary": "Secondary close contact",

@@ -36,7 +36,7 @@ class Severity(enum.StrEnum):
     critical = "critical"  # 危重型
 
 
-class Outcome(enum.StrEnum):
+class CaseOutcome(enum.StrEnum):
     discharged = "discharged"  # 治愈出院
     died = "died"  # 死亡
 
@@ -68,7 +68,9 @@ class Case(Base):
     first_positive_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     isolated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     treated_at: Mapped[str] = mapped_column(String(200), default="")  # hospital or isolation site
-    outcome: Mapped[Outcome | None] = mapped_column(enum_type(Outcome, 16))
+    outcome: Mapped[CaseOutcome | None] = mapped_column(
+        enum_type(CaseOutcome, 16, name="outcome")
+    )  # the CHECK keeps its name
     outcome_date: Mapped[dt.date | None] = mapped_column(Date)
     reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The last tracing run: its window and the policy edition that set the look-back and minimum overlap.

@@ -27,6 +27,7 @@ from fangkong.cases.models import (
     Case,
     CaseChange,
     CaseEvent,
+    CaseOutcome,
     Classification,
     ContactChange,
     ContactEvent,
@@ -35,7 +36,6 @@ from fangkong.cases.models import (
     ContactTier,
     EvidenceKind,
     FollowUp,
-    Outcome,
     Severity,
 )
 from fangkong.cases.scope import get_case, require_reader
@@ -235,7 +235,7 @@ def event_value(event: CaseEvent, _: Translate) -> str:
             case CaseChange.treated_at:
                 return str(p["place"])
             case CaseChange.outcome:
-                return f"{label(Outcome(p['outcome']))} {p.get('date') or ''}".strip()
+                return f"{label(CaseOutcome(p['outcome']))} {p.get('date') or ''}".strip()
             case CaseChange.traced:
                 start, end = (dt.datetime.fromisoformat(p[k]) for k in ("start", "end"))
                 msgid = "window %(window)s (%(policy)s): %(new)s new candidates, %(old)s refreshed"
@@ -294,7 +294,7 @@ def case_page(
         "timeline": [(e, event_value(e, _)) for e in events],
         "classifications": list(Classification),
         "severities": list(Severity),
-        "outcomes": list(Outcome),
+        "outcomes": list(CaseOutcome),
         "errors": errors or {},
         "typed": forms or {},
     }
@@ -338,7 +338,7 @@ def change_case(
         change = service.CaseChangeRequest(
             classification=parse_choice(Classification, classification),
             severity=parse_choice(Severity, severity), isolated_at=parse_local_time(isolated_at),
-            outcome=parse_choice(Outcome, outcome), outcome_date=parse_date(outcome_date),
+            outcome=parse_choice(CaseOutcome, outcome), outcome_date=parse_date(outcome_date),
         )  # fmt: skip
         service.change_case(db, actor=actor, case_id=case_id, change=change, reason=reason)
     if failed:

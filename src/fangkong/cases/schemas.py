@@ -11,13 +11,13 @@ from fangkong.cases.chains import Chain
 from fangkong.cases.contacts import Decision, TraceSummary
 from fangkong.cases.models import (
     Case,
+    CaseOutcome,
     Classification,
     ContactEvidence,
     ContactStatus,
     ContactTier,
     EvidenceKind,
     FollowUp,
-    Outcome,
     Severity,
 )
 from fangkong.cases.service import CaseChangeRequest, CaseRow, ContactRow
@@ -50,7 +50,7 @@ class CaseUpdate(BaseModel):
     sampled_at: AwareDatetime | None = None
     isolated_at: AwareDatetime | None = None
     treated_at: str | None = Field(None, max_length=200)
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     outcome_date: dt.date | None = None
     reason: str = Field(min_length=1, max_length=1000)
 
@@ -86,7 +86,7 @@ class CaseRead(BaseModel):
     first_positive_at: dt.datetime | None
     isolated_at: dt.datetime | None
     treated_at: str
-    outcome: Outcome | None
+    outcome: CaseOutcome | None
     outcome_date: dt.date | None
     reported_at: dt.datetime
     traced_from: dt.datetime | None

@@ -23,13 +23,13 @@ from fangkong.cases.models import (
     CaseCause,
     CaseChange,
     CaseEvent,
+    CaseOutcome,
     Classification,
     Contact,
     ContactEvidence,
     ContactStatus,
     ContactTier,
     FollowUp,
-    Outcome,
     Severity,
 )
 from fangkong.cases.scope import get_case, readable_cases, readable_contacts, require_investigator, require_reader
@@ -52,7 +52,7 @@ class CaseChangeRequest:
     first_positive_at: dt.datetime | None = None
     isolated_at: dt.datetime | None = None
     treated_at: str | None = None
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     outcome_date: dt.date | None = None
 
 

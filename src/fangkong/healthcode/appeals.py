@@ -28,7 +28,7 @@ from fangkong.testing.models import TestResult
 from fangkong.testing.service import withdraw_result
 
 
-class Outcome(enum.StrEnum):
+class AppealDecision(enum.StrEnum):
     upheld = "upheld"
     corrected = "corrected"
 
@@ -76,7 +76,13 @@ def _appeal_for_investigator(db: Session, actor: Actor, appeal_id: int) -> Appea
 
 
 def decide_appeal(
-    db: Session, *, actor: Actor, appeal_id: int, outcome: Outcome, reason: str, correction: Correction | None = None
+    db: Session,
+    *,
+    actor: Actor,
+    appeal_id: int,
+    outcome: AppealDecision,
+    reason: str,
+    correction: Correction | None = None,
 ) -> Appeal:
     appeal = _appeal_for_investigator(db, actor, appeal_id)
     if appeal.status is not AppealStatus.open:
@@ -84,7 +90,7 @@ def decide_appeal(
     reason = reason.strip()
     if not reason:
         raise Invalid("give the reason for the decision; the resident reads it")
-    if outcome is Outcome.corrected:
+    if outcome is AppealDecision.corrected:
         fixes = correction or Correction()
         if (fixes.withdraw_result_id is None) == (fixes.dismiss_contact_id is None):
             raise Invalid("a correction names the one wrong fact: a test result to withdraw or a contact to dismiss")
@@ -99,12 +105,12 @@ def decide_appeal(
                 raise Invalid("contact %(id)s is not the appellant's", id=contact_id)
             decide(db, actor=actor, contact_id=contact_id, decision=Decision.dismiss,
                    reason=f"appeal {appeal.id}: {reason}")  # fmt: skip
-    appeal.status = AppealStatus.corrected if outcome is Outcome.corrected else AppealStatus.upheld
+    appeal.status = AppealStatus.corrected if outcome is AppealDecision.corrected else AppealStatus.upheld
     appeal.decided_at, appeal.decided_by, appeal.decision = clock.now(), actor.username, reason
     db.flush()
     audit.record(db, actor=actor, action=AuditAction.appeal, entity_type="appeal", entity_ref=str(appeal.id),
                  person_id=appeal.person_id, purpose=reason, details=outcome.value)  # fmt: skip
-    kind = CodeCause.appeal_corrected if outcome is Outcome.corrected else CodeCause.appeal_upheld
+    kind = CodeCause.appeal_corrected if outcome is AppealDecision.corrected else CodeCause.appeal_upheld
     recompute(db, person_id=appeal.person_id, cause=actor.cause(kind, appeal=appeal.id))
     return appeal
 

@@ -5,12 +5,12 @@ from fangkong.core.domains import Domain, Job
 DOMAIN = Domain(
     name="healthcode",
     models=("fangkong.healthcode.models",),
-    first_routes=("fangkong.healthcode.door_views:fast_verify_route",),
+    first_routes=("fangkong.healthcode.door.fast_route:fast_verify_route",),
     api=("fangkong.healthcode.views:router",),
     pages=(
         "fangkong.healthcode.pages:router",
         "fangkong.healthcode.pages_appeals:router",
-        "fangkong.healthcode.pages_door:router",
+        "fangkong.healthcode.door.pages:router",
     ),
     cli="fangkong.healthcode.cli:register",
     jobs=(

@@ -41,6 +41,7 @@ from fangkong.policy.editions import Care, Color, Policy, RiskLevel, Tier, TierR
 
 __all__ = [
     "CaseFacts",
+    "CaseOutcome",
     "Classification",
     "CodeStatus",
     "Color",
@@ -50,7 +51,6 @@ __all__ = [
     "Fever",
     "LabResult",
     "LabTest",
-    "Outcome",
     "Reason",
     "ReasonCode",
     "RiskAreaStay",
@@ -68,8 +68,8 @@ class Classification(StrEnum):
     asymptomatic = "asymptomatic"
 
 
-class Outcome(StrEnum):
-    """Mirrors fangkong.cases.models.Outcome."""
+class CaseOutcome(StrEnum):
+    """Mirrors fangkong.cases.models.CaseOutcome."""
 
     discharged = "discharged"
     died = "died"
@@ -118,7 +118,7 @@ class CaseFacts:
     onset_date: date | None = None
     first_positive_at: datetime | None = None
     isolated_at: datetime | None = None
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     outcome_date: date | None = None
     # The instant isolation ended (release, or discharge: 治愈出院), as recorded by the service; the engine has no
     # time zone to turn `outcome_date` into an instant.
@@ -337,9 +337,9 @@ def _case(case: CaseFacts | None, tests: Sequence[LabTest], policy: Policy) -> t
             in_a_row=True,
         )
     releases = [instant for instant in (case.released_at, by_tests) if instant is not None]
-    release = min(releases) if releases and case.outcome != Outcome.died else None
-    if case.outcome == Outcome.died:
-        params["outcome"] = Outcome.died.value
+    release = min(releases) if releases and case.outcome != CaseOutcome.died else None
+    if case.outcome == CaseOutcome.died:
+        params["outcome"] = CaseOutcome.died.value
     params["release_tests"] = rules.release_tests
     params["release_tests_needed"] = 0 if by_tests is not None else rules.release_tests - counted
     params["release_spacing_hours"] = _hours(rules.release_spacing)

@@ -1,6 +1,6 @@
 """A resident's health-code pages: the live code (/code, refreshed by /code/live), why it is its color
 (/code/why) and appeals (/code/appeal). The investigators' appeal queue is in pages_appeals, the venue door in
-pages_door; the helpers they share (colors in words, reasons in the reader's language, the QR image) are here.
+door/pages.py; the helpers they share (colors in words, reasons in the reader's language, the QR image) are here.
 
 The code page shows a QR of a signed token that lives 3 minutes; the page fetches a fresh one every minute, and
 says plainly when it could not, since an old code is refused at the door.

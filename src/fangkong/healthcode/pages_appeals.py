@@ -117,10 +117,10 @@ def decide(
 ) -> Response:
     _investigator(actor)
     with form_errors(request, db, catch=(Invalid, Conflict, NotFound)) as failed:
-        chosen = parse_choice(appeals.Outcome, outcome)
+        chosen = parse_choice(appeals.AppealDecision, outcome)
         if chosen is None:
             raise Invalid("choose a decision: uphold the color, or correct a wrong fact")
-        correction = _correction(fact) if chosen is appeals.Outcome.corrected else None
+        correction = _correction(fact) if chosen is appeals.AppealDecision.corrected else None
         appeals.decide_appeal(db, actor=actor, appeal_id=appeal_id, outcome=chosen, reason=reason,
                               correction=correction)  # fmt: skip
     if failed:

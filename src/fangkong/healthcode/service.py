@@ -63,7 +63,7 @@ def _case_facts(db: Session, person_id: int) -> engine.CaseFacts | None:
         onset_date=case.onset_date,
         first_positive_at=case.first_positive_at,
         isolated_at=case.isolated_at,
-        outcome=engine.Outcome(case.outcome.value) if case.outcome else None,
+        outcome=engine.CaseOutcome(case.outcome.value) if case.outcome else None,
         outcome_date=case.outcome_date,
         released_at=_released_at(case),
     )

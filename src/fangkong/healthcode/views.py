@@ -160,9 +160,9 @@ def verify(request: Request, db: DbSession, actor: CurrentActor, keys: Keys, bod
     """Verify a scanned code at one of the operator's venues: signature, expiry, current color, latest negative
     test, the venue's entry rule; records the check-in when allowed and a fever when measured.
 
-    A JSON body with a bearer token, the devices' request, is answered by healthcode/door_views.py, group-committed
-    with the other door devices' verifications; this view answers every other request (a signed-in session, a body
-    that needs FastAPI's validation messages), the same way."""
+    A JSON body with a bearer token, the devices' request, is answered by healthcode/door/fast_route.py,
+    group-committed with the other door devices' verifications; this view answers every other request (a
+    signed-in session, a body that needs FastAPI's validation messages), the same way."""
     result = door.verify_at_door(db, actor=actor, keys=keys, code_token=body.token, venue_ref=body.venue_ref,
                                  temperature=body.temperature, person_ref=body.person_ref)  # fmt: skip
     return verify_out(request_language(request), result)
@@ -207,7 +207,7 @@ class AppealOut(BaseModel):
 
 
 class AppealDecisionIn(BaseModel):
-    outcome: appeals.Outcome
+    outcome: appeals.AppealDecision
     reason: str = Field(max_length=4000)
     withdraw_result_id: int | None = Field(None, description="corrected: the wrong test result to withdraw")
     dismiss_contact_id: int | None = Field(None, description="corrected: the wrong contact record to dismiss")

@@ -17,6 +17,7 @@ from fangkong.core import clock, facts
 from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
 from fangkong.people.models import Person
 from fangkong.people.scope import get_readable_person
+from fangkong.testing import queries
 from fangkong.testing.models import TestingCause, TestOutcome, TestResult
 
 ENTRY_ROLES = (Role.lab, Role.sampler, Role.investigator)
@@ -98,8 +99,4 @@ def withdraw_result(db: Session, *, actor: Actor, result_id: int, reason: str) -
 
 def results_for(db: Session, *, person_id: int) -> Sequence[TestResult]:
     """The person's standing results, oldest sample first: withdrawn ones and the withdrawals left out."""
-    rows = db.execute(
-        select(TestResult).where(TestResult.person_id == person_id).order_by(TestResult.sampled_at, TestResult.id)
-    ).scalars().all()  # fmt: skip
-    withdrawn = {r.withdraws_id for r in rows if r.withdraws_id is not None}
-    return [r for r in rows if r.withdraws_id is None and r.id not in withdrawn]
+    return db.execute(queries.standing_results(person_id)).scalars().all()

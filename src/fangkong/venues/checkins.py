@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from fangkong.auth import audit
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction
-from fangkong.auth.models import Role
 from fangkong.core import clock
 from fangkong.core.db import Database, driver_processor, driver_value
 from fangkong.core.errors import Forbidden, Invalid, NotFound
@@ -28,6 +27,7 @@ from fangkong.core.importing import chunks
 from fangkong.people.models import Person
 from fangkong.venues.models import LONGEST_VISIT, Checkin, CheckinSource, Venue
 from fangkong.venues.schemas import BatchResult, BatchRow, Problem, RowRejection
+from fangkong.venues.service import may_act_for_venue
 
 CHECKIN = cast(Table, Checkin.__table__)
 _QUERY_CHUNK = 2000
@@ -48,14 +48,6 @@ class Limits:
             return Problem("checked_in_at is older than the retention period of %(days)s days",
                            {"days": self.retention.days})  # fmt: skip
         return None
-
-
-def may_check_in_at(actor: Actor, venue: Venue) -> bool:
-    return actor.is_system or (
-        Role.venue_operator in actor.roles
-        and venue.operator_user_id is not None
-        and venue.operator_user_id == actor.user_id
-    )
 
 
 def record_scan(db: Session, *, actor: Actor, venue: Venue) -> Checkin:
@@ -114,7 +106,7 @@ def _row_problem(
     venue = venues.get(row.venue_ref)
     if venue is None:
         return Problem("unknown venue %(ref)s", {"ref": row.venue_ref})
-    if not may_check_in_at(actor, venue):
+    if not may_act_for_venue(actor, venue):
         return Problem("venue %(ref)s is not yours", {"ref": row.venue_ref})
     if row.person_ref not in people:
         return Problem("unknown person %(ref)s", {"ref": row.person_ref})

@@ -17,5 +17,5 @@ DOMAIN = Domain(
             done="purged %d check-ins past retention",
         ),
     ),
-    setup="fangkong.venues.door:install_writer",
+    setup="fangkong.venues.checkin_writer:install_writer",
 )

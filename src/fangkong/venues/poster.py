@@ -1,9 +1,8 @@
 """The printable place-code poster (场所码): its QR code as SVG, the A4 poster as SVG, and the page's context.
 
 Pure: no I/O, no database. Lengths on the poster are tenths of a millimetre: the viewBox of an A4 sheet is
-2100 × 2970. SVG has no text wrapping, so names and addresses are wrapped here by estimated width (`text_width_em`,
-deliberately generous), balanced over as few lines as fit, shrunk when they do not, and cut with "…" only when
-even the smallest size would need more lines than there is room for.
+2100 × 2970. SVG has no text wrapping: names and addresses are measured, wrapped and shrunk to fit by
+fangkong.web.svg_text.
 
 The instructions are always printed in Chinese and in English, whatever the reader's language: a poster on a
 wall is read by everyone who passes. The language chosen only decides which of the two comes first and larger.
@@ -12,13 +11,13 @@ wall is read by everyone who passes. The language chosen only decides which of t
 from __future__ import annotations
 
 import io
-import re
-import unicodedata
 from dataclasses import dataclass
-from html import escape
 from typing import Final
 
 import segno
+
+from fangkong.web import svg_text
+from fangkong.web.svg_text import ELLIPSIS, TextBlock, fit_text, number, one_line, text_width_em, xml_text
 
 __all__ = [
     "A4_HEIGHT",
@@ -33,14 +32,11 @@ __all__ = [
     "SCAN_EN",
     "SCAN_ZH",
     "PosterData",
-    "TextBlock",
-    "fit_text",
     "fit_venue_name",
     "make_qr",
     "poster_context",
     "poster_svg",
     "qr_svg",
-    "text_width_em",
 ]
 
 # ---------------------------------------------------------------- the QR code
@@ -78,181 +74,6 @@ def qr_svg(url: str) -> str:
         lineclass="qr__modules",
     )
     return buffer.getvalue().decode("utf-8")
-
-
-# ---------------------------------------------------------------- text: measuring and wrapping
-
-# Widths in em of the poster's font (Noto Sans CJK SC and its peers), rounded up: an overestimate only wraps a
-# line earlier, an underestimate would run it off the paper.
-_SPACE_EM: Final = 0.3
-_NARROW: Final = frozenset("iIjlft.,:;'|!`()[]{}\"")
-_BROAD: Final = frozenset("MWmw@%&")
-# Never at the start of a line (closing punctuation) or at its end (opening punctuation): 禁则 of CJK typesetting.
-_CLOSING: Final = frozenset("）］｝〕】》〉」』”’，。、；：？！…·・％,.;:?!%)]}")
-_OPENING: Final = frozenset("（［｛〔【《〈「『“‘([{")
-_ELLIPSIS: Final = "…"
-# Characters XML 1.0 cannot carry at all; a name pasted from elsewhere might hold one.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _char_em(ch: str) -> float:
-    if unicodedata.combining(ch):
-        return 0.0
-    if unicodedata.east_asian_width(ch) in ("W", "F"):
-        return 1.0
-    if ch == " ":
-        return _SPACE_EM
-    if ch in _NARROW:
-        return 0.4
-    if ch in _BROAD:
-        return 1.0
-    if ch.isascii():
-        return 0.75 if ch.isupper() else 0.62
-    return 1.0  # "ambiguous" width and other scripts: as wide as a Chinese character
-
-
-def text_width_em(text: str) -> float:
-    """The estimated width of `text` on the poster, in em (multiply by the font size)."""
-    return sum(_char_em(ch) for ch in text)
-
-
-def _clean(text: str) -> str:
-    """One line of text: no characters XML refuses, runs of white space (newlines, tabs) as one space."""
-    return " ".join(_NOT_XML.sub("", text).split())
-
-
-def _units(text: str) -> list[str]:
-    """Units a line may break between: each Chinese character, each Latin word (never split), and spaces."""
-    units: list[str] = []
-    word = ""
-    for ch in text:
-        wide = unicodedata.east_asian_width(ch) in ("W", "F")
-        if ch == " " or wide:
-            if word:
-                units.append(word)
-                word = ""
-            units.append(ch)
-        else:
-            word += ch
-    if word:
-        units.append(word)
-    merged: list[str] = []
-    for unit in units:
-        glue = (
-            merged
-            and unit != " "
-            and merged[-1] != " "
-            and (unit[0] in _CLOSING or merged[-1][-1] in _OPENING or unicodedata.combining(unit[0]))
-        )
-        if glue:
-            merged[-1] += unit
-        else:
-            merged.append(unit)
-    return merged
-
-
-def _greedy(units: list[str], width_em: float) -> list[str]:
-    lines: list[str] = []
-    line, used, space = "", 0.0, False
-    for unit in units:
-        if unit == " ":
-            space = bool(line)
-            continue
-        width = text_width_em(unit)
-        gap = _SPACE_EM if space else 0.0
-        if line and used + gap + width > width_em + 1e-9:
-            lines.append(line)
-            line, used = unit, width
-        else:
-            line += (" " if space else "") + unit
-            used += gap + width
-        space = False
-    if line:
-        lines.append(line)
-    return lines
-
-
-def _balanced(units: list[str], width_em: float) -> list[str]:
-    """As few lines as the greedy fill at `width_em`, but as even as possible: 9 + 9 characters, not 15 + 3."""
-    lines = _greedy(units, width_em)
-    if len(lines) <= 1:
-        return lines
-    low = max(text_width_em(t) for t in units if t != " ")
-    high = width_em
-    for _ in range(30):
-        middle = (low + high) / 2
-        if len(_greedy(units, middle)) <= len(lines):
-            high = middle
-        else:
-            low = middle
-    return _greedy(units, high)
-
-
-def _split_word(unit: str, width_em: float) -> list[str]:
-    """Only for a single word wider than a whole line at the smallest size: cut it where the line ends."""
-    if text_width_em(unit) <= width_em:
-        return [unit]
-    pieces, piece = [], ""
-    for ch in unit:
-        if piece and text_width_em(piece + ch) > width_em:
-            pieces.append(piece)
-            piece = ""
-        piece += ch
-    return [*pieces, piece]
-
-
-def _ellipsize(line: str, width_em: float) -> str:
-    while line and text_width_em(line + _ELLIPSIS) > width_em:
-        line = line[:-1]
-    return line.rstrip() + _ELLIPSIS
-
-
-@dataclass(frozen=True, slots=True)
-class TextBlock:
-    """Text laid out for the poster: the font size chosen and its lines, each within the width given."""
-
-    size: float
-    lines: tuple[str, ...]
-
-
-def fit_text(
-    text: str,
-    *,
-    width: float,
-    sizes: tuple[float, ...],
-    max_lines: int,
-    height: float | None = None,
-    line_height: float = 1.2,
-) -> TextBlock:
-    """The largest of `sizes` at which `text` fits in `max_lines` lines of `width`, with balanced lines.
-
-    With `height`, a size may use only as many lines (of `line_height` × size) as fit in it. Chinese may break
-    between any two characters (but not before closing or after opening punctuation); Latin words are never
-    broken, except a single word longer than a whole line at the smallest size. What does not fit at the smallest
-    size is cut at the end of its last line with "…".
-    """
-    units = _units(_clean(text))
-    if not units:
-        return TextBlock(sizes[0], ())
-
-    def lines_allowed(size: float) -> int:
-        if height is None:
-            return max_lines
-        return max(1, min(max_lines, int(height // (size * line_height))))
-
-    for size in sizes:
-        width_em = width / size
-        lines = _greedy(units, width_em)
-        if len(lines) <= lines_allowed(size) and all(text_width_em(line) <= width_em + 1e-9 for line in lines):
-            return TextBlock(size, tuple(_balanced(units, width_em)))
-    size = sizes[-1]
-    width_em = width / size
-    allowed = lines_allowed(size)
-    pieces = [piece for unit in units for piece in _split_word(unit, width_em)]
-    lines = _greedy(pieces, width_em)
-    if len(lines) > allowed:
-        lines = [*lines[: allowed - 1], _ellipsize(lines[allowed - 1], width_em)]
-    return TextBlock(size, tuple(lines))
 
 
 # ---------------------------------------------------------------- the poster's layout (tenths of a millimetre)
@@ -357,15 +178,6 @@ def poster_context(data: PosterData, *, svg_url: str | None = None) -> dict[str,
 # ---------------------------------------------------------------- the SVG poster
 
 
-def _x(text: str) -> str:
-    """Text or attribute value safe in XML: escaped (& < > " '), without characters XML cannot hold."""
-    return escape(_NOT_XML.sub("", text), quote=True)
-
-
-def _num(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
 def _text(
     x: float,
     y: float,
@@ -378,31 +190,16 @@ def _text(
     lang: str | None = None,
     css_class: str | None = None,
 ) -> str:
-    attrs = f'x="{_num(x)}" y="{_num(y)}" font-size="{_num(size)}" fill="{fill}"'
-    if weight != 400:
-        attrs += f' font-weight="{weight}"'
-    if anchor != "start":
-        attrs += f' text-anchor="{anchor}"'
-    if lang:
-        attrs += f' xml:lang="{lang}"'
-    if css_class:
-        attrs += f' class="{css_class}"'
-    return f"<text {attrs}>{_x(text)}</text>"
+    return svg_text.text_element(x, y, text, size=size, fill=fill, weight=weight, anchor=anchor, lang=lang,
+                                 css_class=css_class)  # fmt: skip
 
 
 def _lines(
     block: TextBlock, *, first_baseline: float, line_height: float, css_class: str, fill: str, weight: int = 400
 ) -> str:
-    """A multi-line text: one <text> with a <tspan> per line, centred across the sheet."""
-    spans = "".join(
-        f'<tspan x="{CENTRE}" y="{_num(first_baseline + i * line_height)}">{_x(line)}</tspan>'
-        for i, line in enumerate(block.lines)
-    )
-    bold = f' font-weight="{weight}"' if weight != 400 else ""
-    return (
-        f'<text class="{css_class}" font-size="{_num(block.size)}" fill="{fill}"{bold} text-anchor="middle">'
-        f"{spans}</text>"
-    )
+    """A multi-line text centred across the sheet."""
+    return svg_text.lines_element(block, x=CENTRE, first_baseline=first_baseline, line_height=line_height,
+                                  css_class=css_class, fill=fill, weight=weight)  # fmt: skip
 
 
 def _nested_qr(url: str) -> str:
@@ -421,7 +218,7 @@ def _fit_after_label(label: str, text: str, *, sizes: tuple[float, ...]) -> tupl
     for size in sizes:
         room = CONTENT_WIDTH - text_width_em(label) * size - _LABEL_GAP
         block = fit_text(text, width=room, sizes=(size,), max_lines=1)
-        if not block.lines[0].endswith(_ELLIPSIS) or size == sizes[-1]:
+        if not block.lines[0].endswith(ELLIPSIS) or size == sizes[-1]:
             return size, block.lines[0]
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -454,13 +251,13 @@ def poster_svg(data: PosterData, *, lang: str) -> str:
     )
 
     # What kind of place, as a tag above its name.
-    kind = _clean(data.kind_label)
+    kind = one_line(data.kind_label)
     if kind:
         kind_block = fit_text(kind, width=CONTENT_WIDTH - 120, sizes=(KIND_SIZE, 38), max_lines=1)
         label = kind_block.lines[0]
         pill = text_width_em(label) * kind_block.size + 100
         add(
-            f'<rect x="{_num(CENTRE - pill / 2)}" y="{KIND_TOP}" width="{_num(pill)}" height="{KIND_HEIGHT}" '
+            f'<rect x="{number(CENTRE - pill / 2)}" y="{KIND_TOP}" width="{number(pill)}" height="{KIND_HEIGHT}" '
             f'rx="{KIND_HEIGHT // 2}" fill="{TINT}"/>'
         )
         baseline = KIND_TOP + KIND_HEIGHT / 2 + kind_block.size * 0.36
@@ -494,14 +291,15 @@ def poster_svg(data: PosterData, *, lang: str) -> str:
     add(f'<line x1="{MARGIN}" y1="2666" x2="{A4_WIDTH - MARGIN}" y2="2666" stroke="#d5dbe3" stroke-width="3"/>')
     add(
         f'<text x="{CENTRE}" y="2726" text-anchor="middle" font-size="38" fill="{INK_MUTED}" class="venue-ref">'
-        f'{_x(REF_LABEL)}<tspan dx="{_LABEL_GAP}" fill="{INK}" font-weight="700" letter-spacing="4">'
-        f"{_x(data.venue_ref)}</tspan></text>"
+        f'{xml_text(REF_LABEL)}<tspan dx="{_LABEL_GAP}" fill="{INK}" font-weight="700" letter-spacing="4">'
+        f"{xml_text(data.venue_ref)}</tspan></text>"
     )
-    if _clean(data.address):
+    if one_line(data.address):
         size, address = _fit_after_label(ADDRESS_LABEL, data.address, sizes=(36, 32, 28))
         add(
             f'<text x="{CENTRE}" y="2788" text-anchor="middle" font-size="{size}" fill="{INK_MUTED}" '
-            f'class="venue-address">{_x(ADDRESS_LABEL)}<tspan dx="{_LABEL_GAP}" fill="{INK}">{_x(address)}</tspan>'
+            f'class="venue-address">{xml_text(ADDRESS_LABEL)}'
+            f'<tspan dx="{_LABEL_GAP}" fill="{INK}">{xml_text(address)}</tspan>'
             "</text>"
         )
 
@@ -511,20 +309,20 @@ def poster_svg(data: PosterData, *, lang: str) -> str:
     brand_width = (text_width_em(BRAND_ZH) * 52 + text_width_em(" " + BRAND_EN) * 44) + 80
     mark_x = CENTRE - brand_width / 2
     add(
-        f'<g transform="translate({_num(mark_x)} {FOOTER_TOP + 33}) scale(2)">'
+        f'<g transform="translate({number(mark_x)} {FOOTER_TOP + 33}) scale(2)">'
         f'<path fill="#fff" d="{_SHIELD}"/><path fill="{BRAND}" d="{_CROSS}"/></g>'
     )
     add(
-        f'<text x="{_num(mark_x + 80)}" y="{FOOTER_TOP + 84}" fill="#fff" class="brand">'
+        f'<text x="{number(mark_x + 80)}" y="{FOOTER_TOP + 84}" fill="#fff" class="brand">'
         f'<tspan font-size="52" font-weight="700" xml:lang="zh-CN">{BRAND_ZH}</tspan>'
         f'<tspan font-size="44" fill="{ON_BRAND_MUTED}" xml:lang="en"> {BRAND_EN}</tspan></text>'
     )
 
-    title = f"{TITLE_ZH} · {TITLE_EN}: {_clean(data.venue_name)}"
+    title = f"{TITLE_ZH} · {TITLE_EN}: {one_line(data.venue_name)}"
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
         f'width="210mm" height="297mm" viewBox="0 0 {A4_WIDTH} {A4_HEIGHT}" '
         f'xml:lang="{HTML_LANG[lang]}" font-family="{FONT_FAMILY}" role="img">'
-        f"<title>{_x(title)}</title>"
+        f"<title>{xml_text(title)}</title>"
         f'<rect width="{A4_WIDTH}" height="{A4_HEIGHT}" fill="#fff"/>' + "".join(parts) + "</svg>\n"
     )

@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction
-from fangkong.auth.models import Role
+from fangkong.auth.models import Role, RoleGrant
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
-from fangkong.core.importing import CsvRow, ImportReport, RowError
+from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
 from fangkong.venues.models import DEFAULT_DWELL, LONGEST_VISIT, Checkin, RetiredVenueToken, Venue, VenueKind
@@ -25,6 +27,7 @@ from fangkong.venues.schemas import VenueCreate, VenueUpdate
 VENUE_COLUMNS = ("ref", "name", "kind", "region_code", "address", "capacity")
 # Looking back this far bounds the occupancy query to an index range: no visit lasts longer.
 OCCUPANCY_HORIZON = LONGEST_VISIT
+_QUERY_CHUNK = 1000
 
 
 class PosterReplaced(DomainError):
@@ -40,6 +43,54 @@ def new_token() -> str:
 
 def _covers(actor: Actor, region: Region) -> bool:
     return any(region.path.startswith(g.region_path) for g in actor.grants_for(Role.venue_operator))
+
+
+def may_act_for_venue(actor: Actor, venue: Venue) -> bool:
+    """Who acts at a venue's door (verifies codes, records check-ins): its operator, while they hold the
+    venue-operator role, or the system. `DoorVenue.lets` is the same rule for many requests at once."""
+    return actor.is_system or (
+        Role.venue_operator in actor.roles
+        and venue.operator_user_id is not None
+        and venue.operator_user_id == actor.user_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DoorVenue:
+    """A venue as the group-committed door paths see it: `acting_user_id` is its operator's user id while that
+    user holds the venue-operator role (may_act_for_venue), else None."""
+
+    id: int
+    ref: str
+    kind: VenueKind
+    acting_user_id: int | None
+
+    def lets(self, user_id: int | None) -> bool:
+        """may_act_for_venue for a token's user (never the system)."""
+        return user_id is not None and user_id == self.acting_user_id
+
+
+_VENUES, _GRANTS = (cast(Table, m.__table__) for m in (Venue, RoleGrant))
+# Built once: the statement's compiled form and cache key are reused by every group.
+_DOOR_VENUES = select(
+    _VENUES.c.id,
+    _VENUES.c.ref,
+    _VENUES.c.kind,
+    case(
+        (exists().where(_GRANTS.c.user_id == _VENUES.c.operator_user_id, _GRANTS.c.role == Role.venue_operator),
+         _VENUES.c.operator_user_id),
+        else_=None,
+    ),
+).where(_VENUES.c.ref.in_(bindparam("refs", expanding=True)))  # fmt: skip
+
+
+def door_venues(db: Session, refs: set[str]) -> dict[str, DoorVenue]:
+    """Venue ref → the venue with who may act for it, one query per thousand refs; unknown refs are left out."""
+    found: dict[str, DoorVenue] = {}
+    for batch in chunks(sorted(refs), _QUERY_CHUNK):
+        rows = db.connection().execute(_DOOR_VENUES, {"refs": batch})
+        found |= {ref: DoorVenue(venue_id, ref, VenueKind(kind), user) for venue_id, ref, kind, user in rows}
+    return found
 
 
 def create_venue(db: Session, *, actor: Actor, venue_in: VenueCreate) -> Venue:

@@ -15,7 +15,7 @@ from fangkong.auth.service import Unauthenticated, token_hash
 from fangkong.core import clock
 from fangkong.core.deps import DbSession, get_runtime
 from fangkong.venues import checkins, service
-from fangkong.venues.door import BatchUpload, CheckinWriter, DoorCheckin, DoorReceipt
+from fangkong.venues.checkin_writer import BatchUpload, CheckinWriter, DoorCheckin, DoorReceipt
 from fangkong.venues.models import Venue
 from fangkong.venues.schemas import (
     BatchIn,

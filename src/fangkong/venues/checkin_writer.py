@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth import service as auth
 from fangkong.auth.audit_models import Channel
-from fangkong.auth.models import Role, RoleGrant, User
+from fangkong.auth.models import User
 from fangkong.core.db import Database, driver_processor
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.group_commit import GroupCommitter
 from fangkong.core.runtime import Runtime
-from fangkong.venues.checkins import CHECKIN, Limits, insert_returning, people_by_ref, record_batch, venues_by_ref
+from fangkong.venues.checkins import CHECKIN, Limits, insert_returning, people_by_ref, record_batch
 from fangkong.venues.models import Checkin, CheckinSource
 from fangkong.venues.schemas import BatchResult, BatchRow
+from fangkong.venues.service import door_venues
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,8 @@ class DoorReceipt:
 def record_door_checkins(db: Session, requests: Sequence[DoorCheckin]) -> list[DoorReceipt | DomainError]:
     """Store the valid requests' check-ins; give the others their own error. One outcome per request, in order."""
     users = auth.users_for_token_hashes(db, hashes={r.token_hash for r in requests if r.token_hash is not None})
-    # The same chunked lookups as the batch path.
-    venues = venues_by_ref(db, {r.venue_ref for r in requests})
+    venues = door_venues(db, {r.venue_ref for r in requests})
     people = people_by_ref(db, {r.person_ref for r in requests})
-    user_ids = {r.user_id for r in requests if r.user_id is not None} | {u for u, _ in users.values()}
-    operators = set(
-        db.execute(
-            select(RoleGrant.user_id).where(RoleGrant.user_id.in_(user_ids), RoleGrant.role == Role.venue_operator)
-        ).scalars()
-    )
     outcomes: list[DoorReceipt | DomainError] = []
     accepted: list[tuple[int, DoorCheckin, int, int]] = []  # index, request, person id, venue id
     for index, request in enumerate(requests):
@@ -83,7 +77,7 @@ def record_door_checkins(db: Session, requests: Sequence[DoorCheckin]) -> list[D
                 outcomes.append(auth.Unauthenticated("invalid or revoked API token"))
                 continue
         venue = venues.get(request.venue_ref)
-        if venue is None or user_id not in operators or venue.operator_user_id != user_id:
+        if venue is None or not venue.lets(user_id):
             # The same answer for "no such venue" and "not yours": a token must not probe other venues.
             outcomes.append(NotFound("no venue %(ref)s of yours", ref=request.venue_ref))
             continue

@@ -6,12 +6,12 @@ serialization) costs about as much CPU as the verification itself, so this route
 placed before every other route (app.py) but inside the application's middleware and error handlers. It reads
 the body, and when it is the plain case — `Authorization: Bearer`, `Content-Type: application/json`, a JSON
 object whose fields have exactly the types views.VerifyIn declares — it hands the verification to the door
-verifier (door_writer.py: group commit) and answers with the bytes FastAPI would send for views.VerifyOut.
+verifier (grouped.py: group commit) and answers with the bytes FastAPI would send for views.VerifyOut.
 Refusals are raised, so the application's handlers render them as for any route.
 
 Anything else (a session cookie instead of a token, another content type, a body FastAPI would coerce or refuse
 with its validation message) is handed, unchanged, to the FastAPI route in views.py, which answers as it always
-has (authentication first, then validation, then door.verify_at_door in a request transaction). The API
+has (authentication first, then validation, then verify.verify_at_door in a request transaction). The API
 documentation is that route's.
 """
 
@@ -31,7 +31,7 @@ from fangkong.auth.service import token_hash
 from fangkong.core import clock
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode import views
-from fangkong.healthcode.door_writer import DoorScan, DoorVerifier
+from fangkong.healthcode.door.grouped import DoorScan, DoorVerifier
 from fangkong.web.i18n import request_language
 
 PATH = "/api/healthcode/verify"
