@@ -46,7 +46,15 @@ def python_msgids() -> set[str]:
         if path in CLI_ONLY:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call) or not node.args:
+            if not isinstance(node, ast.Call):
+                continue
+            # A scoped fetch's NotFound message: auth.scope.one_in_scope(..., missing="no case %(id)s").
+            found.update(
+                k.value.value
+                for k in node.keywords
+                if k.arg == "missing" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+            )
+            if not node.args:
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             first = node.args[0]
@@ -58,6 +66,7 @@ def python_msgids() -> set[str]:
 def test_it_translates_every_domain_error_and_page_message() -> None:
     needed = python_msgids()
     assert "no person with ref %(ref)s" in needed  # the scan found something
+    assert "no case %(id)s" in needed  # and the messages of scoped fetches
     assert sorted(needed - translated()) == []
 
 
