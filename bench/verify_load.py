@@ -26,7 +26,9 @@ every 'refuse' has none, every fever is recorded, and for a sample of answers th
 latest negative test's age and the entry decision are what the engine and the venue's rule give from the stored
 facts. Any mismatch, failed request or stalled server (no answer within 30 s ends the phase) is reported in the
 table and fails the command. Verifications per second count every answered verification (refusals included: a
-refusal is an answer). With --profile, py-spy records the server's processes during the verifications (raw
+refusal is an answer). Beside them it reports the CPU time the server process (and, on PostgreSQL, every
+PostgreSQL process) spent per verification, from /proc: on a machine shared with other work, a steadier figure
+for comparing two versions than the rate. With --profile, py-spy records the server's processes during the verifications (raw
 collapsed stacks, one file per run).
 """
 
@@ -360,6 +362,36 @@ def profile(args: argparse.Namespace, pid: int, workers: int, workdir: Path) -> 
     return profiler
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children's live processes, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if Path(f"/proc/{pid}").exists() else []:
+        pids.append(int(child))
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def database_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process on this machine (the server's backends do the queries)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def one_run(city: City, args: argparse.Namespace, workers: int, run: int, workdir: Path) -> dict[str, object]:
     tokens = issue_tokens(city)
     seed = 1000 * workers + run
@@ -386,7 +418,9 @@ async def one_run(city: City, args: argparse.Namespace, workers: int, run: int, 
             ping = await run_load("127.0.0.1", port, pings, concurrency=args.devices, headers=headers)
             profiler = profile(args, server.pid, workers, workdir)
             started = dt.datetime.now(dt.UTC)
+            cpu_before = (cpu_seconds(server.pid), database_cpu_seconds())
             answers = await verify_all(port, scans, concurrency=args.devices, headers=headers, route=args.route)
+            cpu_after = (cpu_seconds(server.pid), database_cpu_seconds())
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
@@ -410,6 +444,14 @@ async def one_run(city: City, args: argparse.Namespace, workers: int, run: int, 
         failed["not sent"] = checked["not sent"]
     bare = sum(ping.statuses.values()) / ping.seconds
     rate = (answers.load.statuses.get(200, 0) + answers.load.statuses.get(422, 0)) / answers.load.seconds
+    answered = answers.load.statuses.get(200, 0) + answers.load.statuses.get(422, 0)
+    server_us = (cpu_after[0] - cpu_before[0]) / max(answered, 1) * 1e6
+    database_us = (cpu_after[1] - cpu_before[1]) / max(answered, 1) * 1e6
+    print(
+        f"  {workers} worker(s), run {run + 1}: server CPU {server_us:,.0f} µs, "
+        f"PostgreSQL CPU {database_us:,.0f} µs per verification",
+        file=sys.stderr,
+    )
     print(f"  {workers} worker(s), run {run + 1}: {rate:,.0f} verifications/s, ceiling {bare:,.0f}/s, "
           f"p99 {pct(answers.load.latencies, 99):.1f} ms; {checked}", file=sys.stderr)  # fmt: skip
     return {
@@ -418,6 +460,8 @@ async def one_run(city: City, args: argparse.Namespace, workers: int, run: int, 
         "verifications/s": rate,
         "verifications / bare": rate / bare,
         "verify p50 / p99 ms": (pct(answers.load.latencies, 50), pct(answers.load.latencies, 99)),
+        "server CPU µs per verification": server_us,
+        "PostgreSQL CPU µs per verification (all its processes)": database_us,
         "answers allow / refuse / refused code (all runs)": (
             checked.get("allow", 0),
             checked.get("refuse", 0),
