@@ -28,8 +28,8 @@ facts. Any mismatch, failed request or stalled server (no answer within 30 s end
 table and fails the command. Verifications per second count every answered verification (refusals included: a
 refusal is an answer). Beside them it reports the CPU time the server process (and, on PostgreSQL, every
 PostgreSQL process) spent per verification, from /proc: on a machine shared with other work, a steadier figure
-for comparing two versions than the rate. With --profile, py-spy records the server's processes during the verifications (raw
-collapsed stacks, one file per run).
+for comparing two versions than the rate. With --profile, py-spy records the server's processes during the
+verifications (raw collapsed stacks, one file per run).
 """
 
 from __future__ import annotations
