@@ -7,6 +7,8 @@ what belongs to the installation as a whole: serving, the schema, the demo city.
 from __future__ import annotations
 
 import sys
+import traceback
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -143,6 +145,26 @@ def main() -> None:
     except KeyboardInterrupt:  # nothing was committed: the unit of work rolled back
         err.print("interrupted; nothing from this command was saved")
         sys.exit(130)
+    except Exception as exc:  # rendered without what it was handling
+        err.print(unexpected_error_line(exc), markup=False)
+        sys.exit(1)
+
+
+def unexpected_error_line(exc: BaseException) -> str:
+    """One line for an error no command expected: its kind and the line of code that raised it, never its message
+    or a traceback, which quote the rows being handled (names, addresses, ID numbers). Whatever the command's
+    unit of work had not committed was rolled back."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "fangkong" in Path(f.filename).parts] or frames  # the last line of our code
+    where = ""
+    if ours:
+        path = Path(ours[-1].filename)
+        parts = path.parts[path.parts.index("fangkong") :] if "fangkong" in path.parts else (path.name,)
+        where = f" at {'/'.join(parts)}:{ours[-1].lineno}"
+    return (
+        f"error: unexpected {type(exc).__name__}{where}; its message is not shown, as it may quote personal data. "
+        "Nothing uncommitted was saved."
+    )
 
 
 if __name__ == "__main__":

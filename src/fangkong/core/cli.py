@@ -32,11 +32,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """Domain errors become a one-line message and a non-zero exit, not a traceback."""
+    """Domain errors become a one-line message and a non-zero exit, not a traceback. Any other error is rendered
+    by `fangkong.cli.main` as one line without its message (which may quote the rows being handled)."""
     try:
         yield
     except DomainError as exc:
         raise fail(exc.message, 1 if exc.status_code == 404 else 2) from None
+    except UnicodeDecodeError:  # a spreadsheet's "CSV" in the local code page (GBK), not UTF-8
+        raise fail('the file is not UTF-8 text; save it as "CSV UTF-8" and try again') from None
 
 
 def runtime() -> Runtime:

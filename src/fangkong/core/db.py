@@ -89,6 +89,10 @@ POOL_SIZE, POOL_OVERFLOW = 10, 30
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters carry ID numbers, phones, names and addresses: SQLAlchemy would otherwise quote them
+    # in every database error's message ("[parameters: ...]"), which our error log and tracebacks print, and in
+    # its statement log. Errors name the statement only.
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite") or ":memory:" not in url:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)

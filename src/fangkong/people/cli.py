@@ -3,7 +3,6 @@ who looked at a person's data."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -15,7 +14,8 @@ from rich.table import Table
 
 from fangkong.auth.cli import acting
 from fangkong.core.cli import AsJson, AsUser, domain_errors, file_progress, out, print_report, runtime
-from fangkong.people.schemas import PersonRead
+from fangkong.core.exporting import write_csv
+from fangkong.people.schemas import EXPORT_HEADER, PersonRead, export_row
 
 person_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
 
@@ -108,18 +108,16 @@ def person_export(
     region: Annotated[str | None, typer.Option(help="Only this region's subtree.")] = None,
     as_user: AsUser = None,
 ) -> None:
-    """Write people (masked) within the acting user's regions as CSV to standard output. Audited per person."""
+    """Write people (masked) within the acting user's regions as CSV to standard output. Audited per person.
+
+    The CSV starts with a UTF-8 byte order mark (for Excel on Chinese Windows), and cells a spreadsheet would
+    take for a formula (starting with = + - @) are prefixed with a single quote, as the API's download."""
     from fangkong.people.access import export_people
 
     rt = runtime()
     with domain_errors(), rt.database.unit_of_work() as db:
         rows = export_people(db, actor=acting(db, as_user), keys=rt.keys, region_code=region, purpose=purpose)
-    writer = csv.writer(sys.stdout)
-    writer.writerow(["ref", "name", "id_type", "id_number", "phone", "region_code", "household_ref", "address"])
-    for r in rows:
-        writer.writerow(
-            [r.ref, r.name, r.id_type, r.id_number, r.phone or "", r.region.code, r.household_ref or "", r.address]
-        )
+    write_csv(sys.stdout, EXPORT_HEADER, map(export_row, rows))
 
 
 def audit_cmd(

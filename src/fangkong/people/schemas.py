@@ -54,6 +54,14 @@ class PersonRead(BaseModel):
         )
 
 
+# The columns of `GET /api/people/export.csv` and `fangkong person export` (written by core.exporting.write_csv).
+EXPORT_HEADER = ("ref", "name", "id_type", "id_number", "phone", "region_code", "household_ref", "address")
+
+
+def export_row(r: PersonRead) -> tuple[str | None, ...]:
+    return (r.ref, r.name, r.id_type, r.id_number, r.phone, r.region.code, r.household_ref, r.address)
+
+
 class PersonSearch(BaseModel):
     q: str = Field(min_length=1, max_length=100, description="ref, name prefix, or exact ID number or phone")
     region: str | None = Field(default=None, description="only this region's subtree")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,8 +9,9 @@ from fastapi.responses import StreamingResponse
 
 from fangkong.auth.deps import CurrentActor
 from fangkong.core.deps import DbSession, Keys
+from fangkong.core.exporting import csv_text
 from fangkong.people import access
-from fangkong.people.schemas import AccessLogEntry, PersonRead, PersonSearch, PersonUpdate
+from fangkong.people.schemas import EXPORT_HEADER, AccessLogEntry, PersonRead, PersonSearch, PersonUpdate, export_row
 
 router = APIRouter(tags=["people"])
 
@@ -48,15 +47,9 @@ def export_people(
     region: str | None = None,
 ) -> StreamingResponse:
     rows = access.export_people(db, actor=actor, keys=keys, region_code=region, purpose=purpose)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["ref", "name", "id_type", "id_number", "phone", "region_code", "household_ref", "address"])
-    for r in rows:
-        writer.writerow(
-            [r.ref, r.name, r.id_type, r.id_number, r.phone or "", r.region.code, r.household_ref or "", r.address]
-        )
+    # With a BOM, cells that a spreadsheet would evaluate neutralised (core/exporting.py).
     return StreamingResponse(
-        iter([buffer.getvalue()]),
+        iter([csv_text(EXPORT_HEADER, map(export_row, rows))]),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="people.csv"'},
     )

@@ -1,0 +1,124 @@
+"""Login throttling under concurrency, against a database of its own that the attempts really commit to.
+
+100 concurrent wrong passwords against one account had 44 of them checked on PostgreSQL (issue 13): every
+attempt counted the recent failures before any of the others had committed one. At most the limit's number of
+passwords may be checked, however many attempts arrive at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from fangkong.auth import service
+from fangkong.auth.audit_models import Channel
+from fangkong.auth.models import LoginAttempt, User
+from fangkong.core import migrate
+from fangkong.core.config import Settings
+from fangkong.core.db import Database, make_engine
+from fangkong.core.errors import DomainError
+
+from ..conftest import BACKENDS, PG_URL
+
+ATTEMPTS = 30
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, brand-new database: a SQLite file, or a database of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/race.db")
+        migrate.upgrade(engine)
+        yield Database(engine)
+        engine.dispose()
+        return
+    name = f"fangkong_race_{uuid.uuid4().hex[:12]}"
+    admin_url = Settings(database_url=PG_URL).sqlalchemy_url()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+    try:
+        migrate.upgrade(engine)
+        yield Database(engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class CountingHasher(PasswordHasher):
+    """Cheap argon2 that counts its verifications and takes a while over each, as the real parameters do."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self._lock:
+            self.verified += 1
+        time.sleep(0.02)
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def hasher(cheap_password_hashing: None) -> Iterator[CountingHasher]:
+    before = service._hasher
+    counting = CountingHasher()
+    service.use_password_hasher(counting)
+    counting.verified = 0  # use_password_hasher hashes the dummy password; only verifications count
+    try:
+        yield counting
+    finally:
+        service.use_password_hasher(before)
+
+
+def _attempt_all(database: Database, attempts: list[tuple[str, str]]) -> list[str]:
+    """Each (username, address) in a thread and a transaction of its own, all released at once."""
+    start = threading.Barrier(len(attempts))
+
+    def attempt(username: str, address: str) -> str:
+        start.wait()
+        with database.unit_of_work() as db:
+            try:
+                service.authenticate(
+                    db, username=username, password="wrong guess", address=address, channel=Channel.api
+                )
+            except DomainError as error:  # committed, as the login page does
+                return error.code
+        return "ok"
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return list(pool.map(lambda a: attempt(*a), attempts))
+
+
+def test_concurrent_wrong_passwords_check_at_most_the_account_limit(fresh: Database, hasher: CountingHasher) -> None:
+    with fresh.unit_of_work() as db:
+        db.add(User(username="target", display_name="target", password_hash=hasher.hash("the right password")))
+    outcomes = _attempt_all(fresh, [("target", f"10.1.{i // 200}.{i % 200}") for i in range(ATTEMPTS)])
+    assert hasher.verified == service.MAX_FAILURES_PER_ACCOUNT
+    assert outcomes.count("login_failed") == service.MAX_FAILURES_PER_ACCOUNT
+    assert outcomes.count("too_many_attempts") == ATTEMPTS - service.MAX_FAILURES_PER_ACCOUNT
+    with fresh.unit_of_work() as db:
+        assert (
+            db.execute(select(func.count()).select_from(LoginAttempt)).scalar_one() == service.MAX_FAILURES_PER_ACCOUNT
+        )
+
+
+def test_concurrent_wrong_passwords_from_one_address_check_at_most_the_address_limit(
+    fresh: Database, hasher: CountingHasher
+) -> None:
+    outcomes = _attempt_all(fresh, [(f"user{i}", "203.0.113.9") for i in range(ATTEMPTS)])
+    assert hasher.verified == service.MAX_FAILURES_PER_ADDRESS
+    assert outcomes.count("too_many_attempts") == ATTEMPTS - service.MAX_FAILURES_PER_ADDRESS
