@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -19,6 +19,7 @@ from fangkong import __version__, registry
 from fangkong.core.deps import DbSession
 from fangkong.core.domains import job_enabled, resolve, run_periodically
 from fangkong.core.errors import DomainError
+from fangkong.core.inputs import check_url
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
 from fangkong.web import install as install_web
@@ -91,6 +92,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         docs_url=None,  # served below from vendored files: FastAPI's default page loads them from a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(check_url)],  # no control characters in a path or a query string (core/inputs.py)
     )
     registry.install()
     app.state.runtime = runtime or get_runtime()

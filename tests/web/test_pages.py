@@ -73,6 +73,10 @@ def test_it_goes_back_to_the_referring_page_of_this_site(client: TestClient) -> 
 )
 def test_it_never_redirects_off_the_site(client: TestClient, target: str) -> None:
     response = client.get("/lang/en", params={"next": target}, follow_redirects=False)
+    if any(c in target for c in "\t\n"):  # a control character in a query string is refused (core/inputs.py)
+        assert response.status_code == 422
+        assert "location" not in response.headers
+        return
     assert response.status_code == 303
     assert response.headers["location"] == "/"
 

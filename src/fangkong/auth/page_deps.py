@@ -22,6 +22,7 @@ from fangkong.auth.actor import Actor
 from fangkong.auth.deps import optional_actor, session_codec
 from fangkong.auth.sessions import SESSION_COOKIE
 from fangkong.core.errors import Forbidden
+from fangkong.web.forms import note_form_problem
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.labels import role_label
 from fangkong.web.pages import RedirectTo
@@ -63,6 +64,7 @@ async def form_actor(request: Request, actor: PageActor, csrf_token: Annotated[s
     """The signed-in actor of a form post whose CSRF token is this session's (checked after the sign-in, so a
     reader whose session ended goes to the login page rather than to a 403)."""
     check_csrf(request, csrf_token)
+    note_form_problem(request, await request.form())
     return actor
 
 

@@ -18,6 +18,7 @@ from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_csrf_nonce
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Forbidden
+from fangkong.core.inputs import RowId
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.pages import safe_local_path
 from fangkong.web.templating import render
@@ -166,6 +167,6 @@ def create_token(request: Request, db: DbSession, actor: FormActor, label: Annot
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, db: DbSession, actor: FormActor) -> Response:
+def revoke_token(request: Request, token_id: RowId, db: DbSession, actor: FormActor) -> Response:
     service.revoke_token(db, actor=actor, token_id=token_id)
     return RedirectResponse("/tokens", status_code=303)

@@ -43,6 +43,7 @@ from fangkong.core import causes
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, DomainError, Invalid, NotFound
+from fangkong.core.inputs import PageNumber, RowId
 from fangkong.regions.models import Region
 from fangkong.web import labels
 from fangkong.web.forms import form_errors, parse_choice, parse_date, parse_local_time
@@ -174,7 +175,7 @@ def cases(
     # A ref or the start of a name: the service matches nothing more sensitive, so a GET (a bookmarkable filter)
     # puts no ID number or phone into URLs and logs.
     q: Annotated[str, Query(max_length=100)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     filters = {"classification": classification, "open": open_only, "region": region, "q": q.strip()}
     return _cases_page(request, db, actor, filters, page)
@@ -313,14 +314,14 @@ def contacts_fragment(
 
 
 @router.get("/cases/{case_id}")
-def case_detail(request: Request, case_id: int, db: DbSession, actor: PageActor) -> Response:
+def case_detail(request: Request, case_id: RowId, db: DbSession, actor: PageActor) -> Response:
     return case_page(request, db, actor, case_id)
 
 
 @router.post("/cases/{case_id}/change")
 def change_case(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     db: DbSession,
     actor: FormActor,
     classification: Annotated[str, Form(max_length=20)] = "",
@@ -348,7 +349,7 @@ def change_case(
 
 
 @router.post("/cases/{case_id}/trace")
-def retrace(request: Request, case_id: int, db: DbSession, actor: FormActor) -> Response:
+def retrace(request: Request, case_id: RowId, db: DbSession, actor: FormActor) -> Response:
     """Trace again: check-ins uploaded late by offline scanners may add candidates."""
     with form_errors(request, db) as failed:
         service.retrace(db, actor=actor, case_id=case_id)

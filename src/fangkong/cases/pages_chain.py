@@ -15,6 +15,7 @@ from fangkong.cases.models import Classification, ContactStatus, ContactTier, Ev
 from fangkong.cases.pages import Translate, labeler, page_context
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession
+from fangkong.core.inputs import RowId
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.templating import render
 
@@ -93,7 +94,7 @@ def chain_view(chain: chains.Chain, _: Translate) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}/chain")
-def chain_page(request: Request, case_id: int, db: DbSession, actor: PageActor) -> Response:
+def chain_page(request: Request, case_id: RowId, db: DbSession, actor: PageActor) -> Response:
     """The case's transmission cluster: a graph, and the same links as a table."""
     chain = chains.chain(db, actor=actor, case_id=case_id)
     root = next(n for n in chain.nodes if n.case_id == case_id)

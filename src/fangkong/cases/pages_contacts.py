@@ -22,6 +22,7 @@ from fangkong.cases.pages import PAGE_SIZE, case_page, contacts_fragment, labele
 from fangkong.cases.scope import get_case, get_contact
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, Invalid, NotFound
+from fangkong.core.inputs import PageNumber, RowId
 from fangkong.people.models import Person
 from fangkong.web.forms import form_errors, parse_choice, parse_local_time
 from fangkong.web.i18n import request_language, translator
@@ -83,7 +84,7 @@ def contact_list(
     status: Annotated[str, Query(max_length=20)] = "",
     follow_up: Annotated[str, Query(max_length=20)] = "",
     tier: Annotated[str, Query(max_length=20)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """Candidates and contacts of the reader's regions (a contact's own region, or its case's), newest first."""
     return _contacts_page(request, db, actor, {"status": status, "follow_up": follow_up, "tier": tier}, page)
@@ -117,7 +118,7 @@ def _show_again(
 @router.post("/contacts/{contact_id}/decision")
 def decide(
     request: Request,
-    contact_id: int,
+    contact_id: RowId,
     db: DbSession,
     actor: FormActor,
     decision: Annotated[str, Form(max_length=20)] = "",
@@ -147,7 +148,7 @@ def decide(
 @router.post("/contacts/{contact_id}/follow-up")
 def follow_up(
     request: Request,
-    contact_id: int,
+    contact_id: RowId,
     db: DbSession,
     actor: FormActor,
     status: Annotated[str, Form(max_length=24)] = "",
@@ -172,7 +173,7 @@ def follow_up(
 @router.post("/cases/{case_id}/contacts")
 def add_contact(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     db: DbSession,
     actor: FormActor,
     person_ref: Annotated[str, Form(max_length=64)] = "",

@@ -21,10 +21,13 @@ from fangkong.cases.models import (
     Severity,
 )
 from fangkong.cases.service import CaseChangeRequest, CaseRow, ContactRow
+from fangkong.core.inputs import BodyId, Input
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(Input):
     """Report a case, or change the person's existing one (one case per person)."""
+
+    multiline = frozenset({"reason"})
 
     person_ref: str
     classification: Classification = Classification.confirmed
@@ -41,8 +44,10 @@ class CaseCreate(BaseModel):
                                  isolated_at=self.isolated_at, treated_at=self.treated_at)  # fmt: skip
 
 
-class CaseUpdate(BaseModel):
+class CaseUpdate(Input):
     """Change a case; fields left out stay as they are. The reason is required and kept with the change."""
+
+    multiline = frozenset({"reason"})
 
     classification: Classification | None = None
     severity: Severity | None = None
@@ -163,10 +168,12 @@ class ContactRead(BaseModel):
                    evidence=[EvidenceOut.of(e) for e in row.evidence])  # fmt: skip
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(Input):
     """A contact named in an interview, confirmed at once with its evidence."""
 
-    case_id: int
+    multiline = frozenset({"note"})
+
+    case_id: BodyId
     person_ref: str
     tier: ContactTier = ContactTier.close
     note: str = Field(min_length=1, max_length=2000, description="what the interview found")
@@ -175,12 +182,16 @@ class ContactCreate(BaseModel):
     venue: str = Field("", max_length=200, description="where, in words (a home, a car, a venue)")
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
+    multiline = frozenset({"reason"})
+
     decision: Decision
     reason: str = Field("", max_length=2000, description="required to dismiss")
 
 
-class FollowUpIn(BaseModel):
+class FollowUpIn(Input):
+    multiline = frozenset({"note"})
+
     status: FollowUp | None = None
     note: str = Field("", max_length=4000)
     at: AwareDatetime | None = Field(None, description="when it happened, if not now")

@@ -25,6 +25,7 @@ from fangkong.cases.schemas import (
 )
 from fangkong.cases.scope import get_contact
 from fangkong.core.deps import DbSession
+from fangkong.core.inputs import MAX_ROW_ID, Offset, RowId
 from fangkong.people.models import Person
 
 router = APIRouter(tags=["cases"])
@@ -51,7 +52,7 @@ def list_cases(
     open_only: Annotated[bool, Query(alias="open", description="only cases without an outcome")] = False,
     q: Annotated[str | None, Query(description="a person ref or a name prefix")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[CaseListItem]:
     rows = service.list_cases(db, actor=actor, classification=classification, region_code=region,
                               open_only=open_only, query=q, limit=limit, offset=offset)  # fmt: skip
@@ -70,25 +71,25 @@ def report_case(db: DbSession, actor: CurrentActor, body: CaseCreate) -> CaseRep
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
-def read_case(db: DbSession, actor: CurrentActor, case_id: int) -> CaseRead:
+def read_case(db: DbSession, actor: CurrentActor, case_id: RowId) -> CaseRead:
     return _case_read(db, case_id, actor)
 
 
 @router.patch("/cases/{case_id}", response_model=CaseReported)
-def change_case(db: DbSession, actor: CurrentActor, case_id: int, body: CaseUpdate) -> CaseReported:
+def change_case(db: DbSession, actor: CurrentActor, case_id: RowId, body: CaseUpdate) -> CaseReported:
     case, summary = service.change_case(db, actor=actor, case_id=case_id, change=body.change(), reason=body.reason)
     person = db.get_one(Person, case.person_id)
     return CaseReported(case=CaseRead.of(case, person.ref, person.name), created=False, trace=TraceRead.of(summary))
 
 
 @router.post("/cases/{case_id}/trace", response_model=TraceRead)
-def retrace(db: DbSession, actor: CurrentActor, case_id: int) -> TraceRead | None:
+def retrace(db: DbSession, actor: CurrentActor, case_id: RowId) -> TraceRead | None:
     """Trace again: check-ins uploaded late by offline scanners may add candidates."""
     return TraceRead.of(service.retrace(db, actor=actor, case_id=case_id))
 
 
 @router.get("/cases/{case_id}/chain", response_model=ChainRead)
-def case_chain(db: DbSession, actor: CurrentActor, case_id: int) -> ChainRead:
+def case_chain(db: DbSession, actor: CurrentActor, case_id: RowId) -> ChainRead:
     """The transmission cluster of the case: cases linked through contacts, with their contacts and evidence."""
     return ChainRead.of(chains.chain(db, actor=actor, case_id=case_id))
 
@@ -97,12 +98,12 @@ def case_chain(db: DbSession, actor: CurrentActor, case_id: int) -> ChainRead:
 def list_contacts(
     db: DbSession,
     actor: CurrentActor,
-    case: Annotated[int | None, Query(description="one case's candidates and contacts")] = None,
+    case: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="one case's candidates and contacts")] = None,
     status: ContactStatus | None = None,
     follow_up: FollowUp | None = None,
     tier: ContactTier | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ContactRead]:
     rows = service.list_contacts(db, actor=actor, case_id=case, status=status, follow_up=follow_up, tier=tier,
                                  limit=limit, offset=offset)  # fmt: skip
@@ -117,18 +118,18 @@ def add_contact(db: DbSession, actor: CurrentActor, body: ContactCreate) -> Cont
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactRead)
-def read_contact(db: DbSession, actor: CurrentActor, contact_id: int) -> ContactRead:
+def read_contact(db: DbSession, actor: CurrentActor, contact_id: RowId) -> ContactRead:
     return _contact_read(db, actor, contact_id)
 
 
 @router.post("/contacts/{contact_id}/decision", response_model=ContactRead)
-def decide(db: DbSession, actor: CurrentActor, contact_id: int, body: DecisionIn) -> ContactRead:
+def decide(db: DbSession, actor: CurrentActor, contact_id: RowId, body: DecisionIn) -> ContactRead:
     """Confirm a candidate as close, secondary or companion, or dismiss it with a reason."""
     contacts.decide(db, actor=actor, contact_id=contact_id, decision=body.decision, reason=body.reason)
     return _contact_read(db, actor, contact_id)
 
 
 @router.post("/contacts/{contact_id}/follow-up", response_model=ContactRead)
-def follow_up(db: DbSession, actor: CurrentActor, contact_id: int, body: FollowUpIn) -> ContactRead:
+def follow_up(db: DbSession, actor: CurrentActor, contact_id: RowId, body: FollowUpIn) -> ContactRead:
     contacts.follow_up(db, actor=actor, contact_id=contact_id, status=body.status, note=body.note, at=body.at)
     return _contact_read(db, actor, contact_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from fangkong.core.errors import Invalid
+from fangkong.core.inputs import control_problem
 
 T = TypeVar("T")
 
@@ -70,7 +71,8 @@ def read_csv(
     on_progress: Callable[[int], None] | None = None,
     where: str = "file",
 ) -> Iterator[CsvRow | RowError]:
-    """Yield each data row as a dict of stripped strings, or a RowError for a malformed row.
+    """Yield each data row as a dict of stripped strings, or a RowError for a malformed row (the wrong number of
+    fields; a control character in a field, which PostgreSQL may refuse: see core/inputs.py).
 
     A header that lacks a required column or names an unknown one raises Invalid before any row is read:
     a misspelt column would otherwise drop a whole column of data silently.
@@ -104,7 +106,11 @@ def read_csv(
         if len(cells) != width:
             yield RowError(line, f"expected {width} fields, found {len(cells)}")
             continue
-        yield CsvRow(line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)})
+        values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+        if found := control_problem(values):
+            yield RowError(line, f"{found[0]} contains a control character ({found[1]}); remove it")
+            continue
+        yield CsvRow(line, values)
 
 
 def open_csv(path: Path) -> IO[str]:

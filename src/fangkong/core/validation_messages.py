@@ -19,6 +19,7 @@ MESSAGES: dict[str, tuple[str, str | None]] = {
     "int_type": ("%(field)s must be a whole number", None),
     "greater_than_equal": ("%(field)s must be at least %(limit)s", "ge"),
     "less_than_equal": ("%(field)s must be at most %(limit)s", "le"),
+    "control_character": ("%(field)s contains a control character (%(limit)s); remove it", "character"),
     "json_invalid": ("the request body is not valid JSON", None),
     "model_attributes_type": ("the request body must be a JSON object", None),
 }

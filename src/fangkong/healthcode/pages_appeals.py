@@ -20,6 +20,7 @@ from fangkong.cases.labels import LABELS as CASE_LABELS
 from fangkong.cases.models import Contact
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
+from fangkong.core.inputs import RowId
 from fangkong.healthcode import appeals, page_reads, service
 from fangkong.healthcode.models import Appeal
 from fangkong.healthcode.pages import page_context, reason_texts
@@ -108,7 +109,7 @@ def _correction(fact: str) -> appeals.Correction:
 @router.post("/appeals/{appeal_id}/decision")
 def decide(
     request: Request,
-    appeal_id: int,
+    appeal_id: RowId,
     db: DbSession,
     actor: FormActor,
     outcome: Annotated[str, Form(max_length=20)] = "",

@@ -16,6 +16,7 @@ from fangkong.core import causes
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden
+from fangkong.core.inputs import BodyId, Input, RowId
 from fangkong.healthcode import appeals, door, service
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import Appeal, AppealStatus
@@ -66,7 +67,7 @@ class ChangeOut(BaseModel):
     cause_params: dict[str, str | int | float | None] = Field(description='the kind\'s parameters, e.g. {"result": 12}')
 
 
-class VerifyIn(BaseModel):
+class VerifyIn(Input):
     token: str = Field(max_length=400, description="the scanned QR text")
     venue_ref: str
     temperature: float | None = Field(None, description="°C; 37.3 or more is recorded as fever")
@@ -84,13 +85,15 @@ class VerifyOut(BaseModel):
     fever: bool
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(Input):
+    multiline = frozenset({"reason"})
+
     person_ref: str
     color: Color
     reason: str = Field(max_length=2000)
     until: AwareDatetime
-    case_id: int | None = None
-    contact_id: int | None = None
+    case_id: BodyId | None = None
+    contact_id: BodyId | None = None
 
 
 def _reasons(request: Request, reasons: list[Reason]) -> list[ReasonOut]:
@@ -185,7 +188,9 @@ def review(request: Request, db: DbSession, actor: CurrentActor, body: ReviewIn)
                    valid_until=view.valid_until, policy=view.policy)  # fmt: skip
 
 
-class AppealIn(BaseModel):
+class AppealIn(Input):
+    multiline = frozenset({"statement"})
+
     statement: str = Field(max_length=4000)
 
 
@@ -206,11 +211,13 @@ class AppealOut(BaseModel):
                    decision=a.decision)  # fmt: skip
 
 
-class AppealDecisionIn(BaseModel):
+class AppealDecisionIn(Input):
+    multiline = frozenset({"reason"})
+
     outcome: appeals.AppealDecision
     reason: str = Field(max_length=4000)
-    withdraw_result_id: int | None = Field(None, description="corrected: the wrong test result to withdraw")
-    dismiss_contact_id: int | None = Field(None, description="corrected: the wrong contact record to dismiss")
+    withdraw_result_id: BodyId | None = Field(None, description="corrected: the wrong test result to withdraw")
+    dismiss_contact_id: BodyId | None = Field(None, description="corrected: the wrong contact record to dismiss")
 
 
 @router.post("/appeals", status_code=201, response_model=AppealOut)
@@ -230,13 +237,13 @@ def list_appeals(db: DbSession, actor: CurrentActor, status: AppealStatus | None
 
 
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealOut)
-def decide_appeal(db: DbSession, actor: CurrentActor, appeal_id: int, body: AppealDecisionIn) -> AppealOut:
+def decide_appeal(db: DbSession, actor: CurrentActor, appeal_id: RowId, body: AppealDecisionIn) -> AppealOut:
     correction = appeals.Correction(body.withdraw_result_id, body.dismiss_contact_id)
     return AppealOut.of(appeals.decide_appeal(db, actor=actor, appeal_id=appeal_id, outcome=body.outcome,
                                               reason=body.reason, correction=correction))  # fmt: skip
 
 
-class StayIn(BaseModel):
+class StayIn(Input):
     person_ref: str
     area: str = Field(max_length=200)
     level: RiskLevel

@@ -13,6 +13,7 @@ from fangkong.auth.page_deps import FormActor, PageActor, shell
 from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden, NotFound
+from fangkong.core.inputs import MAX_PAGE, PageNumber
 from fangkong.people import access
 from fangkong.web.templating import render
 
@@ -32,9 +33,7 @@ def _people_page(request: Request, db: DbSession, keys: Keys, actor: Actor, q: s
 
 
 @router.get("/people")
-def people(
-    request: Request, db: DbSession, keys: Keys, actor: PageActor, page: Annotated[int, Query(ge=1)] = 1
-) -> Response:
+def people(request: Request, db: DbSession, keys: Keys, actor: PageActor, page: PageNumber = 1) -> Response:
     """Everyone in the official's regions, by ref, a page at a time."""
     return _people_page(request, db, keys, actor, "", page)
 
@@ -46,7 +45,7 @@ def search(
     keys: Keys,
     actor: FormActor,
     q: Annotated[str, Form(max_length=100)] = "",
-    page: Annotated[int, Form(ge=1)] = 1,
+    page: Annotated[int, Form(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     """A search is posted, so ID numbers and phones never appear in URLs, server logs or browser history."""
     return _people_page(request, db, keys, actor, q.strip(), page)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fangkong.auth.audit_models import AuditAction, Channel
 from fangkong.core.ids import IdType, Sex, mask_id_number, mask_phone
+from fangkong.core.inputs import MAX_OFFSET, Input
 from fangkong.people.models import Person
 from fangkong.regions.models import RegionLevel
 
@@ -62,14 +63,16 @@ def export_row(r: PersonRead) -> tuple[str | None, ...]:
     return (r.ref, r.name, r.id_type, r.id_number, r.phone, r.region.code, r.household_ref, r.address)
 
 
-class PersonSearch(BaseModel):
+class PersonSearch(Input):
     q: str = Field(min_length=1, max_length=100, description="ref, name prefix, or exact ID number or phone")
     region: str | None = Field(default=None, description="only this region's subtree")
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
-class PersonUpdate(BaseModel):
+class PersonUpdate(Input):
+    multiline = frozenset({"reason"})
+
     phone: str | None = Field(default=None, description="new phone; empty string removes it")
     address: str | None = Field(default=None, max_length=255)
     reason: str = Field(min_length=1, max_length=255, description="why; recorded in the audit trail")

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from fangkong.auth.deps import CurrentActor
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.exporting import csv_text
+from fangkong.core.inputs import Offset
 from fangkong.people import access
 from fangkong.people.schemas import EXPORT_HEADER, AccessLogEntry, PersonRead, PersonSearch, PersonUpdate, export_row
 
@@ -23,7 +24,7 @@ def list_people(
     actor: CurrentActor,
     region: Annotated[str | None, Query(description="only this region's subtree")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[PersonRead]:
     """People within your regions, masked, by ref."""
     return access.search_people(db, actor=actor, keys=keys, region_code=region, limit=limit, offset=offset)

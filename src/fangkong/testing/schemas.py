@@ -4,10 +4,11 @@ import datetime as dt
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from fangkong.core.inputs import Input
 from fangkong.testing.models import TestOutcome, TestResult
 
 
-class TestResultCreate(BaseModel):
+class TestResultCreate(Input):
     __test__ = False
 
     person_ref: str
@@ -18,7 +19,9 @@ class TestResultCreate(BaseModel):
     lab: str = Field("", max_length=200)
 
 
-class TestResultWithdraw(BaseModel):
+class TestResultWithdraw(Input):
+    multiline = frozenset({"reason"})
+
     __test__ = False
 
     reason: str = Field(min_length=1, max_length=1000)

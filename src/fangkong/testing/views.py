@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from fangkong.auth.deps import CurrentActor
 from fangkong.core.deps import DbSession
+from fangkong.core.inputs import RowId
 from fangkong.people.models import Person
 from fangkong.testing import service
 from fangkong.testing.schemas import TestResultCreate, TestResultRead, TestResultWithdraw
@@ -22,7 +23,7 @@ def add_result(db: DbSession, actor: CurrentActor, body: TestResultCreate) -> Te
 
 
 @router.post("/tests/{result_id}/withdraw", response_model=TestResultRead, status_code=201)
-def withdraw_result(db: DbSession, actor: CurrentActor, result_id: int, body: TestResultWithdraw) -> TestResultRead:
+def withdraw_result(db: DbSession, actor: CurrentActor, result_id: RowId, body: TestResultWithdraw) -> TestResultRead:
     """Withdraw a wrong result with a reason; the wrong one stays on record."""
     row = service.withdraw_result(db, actor=actor, result_id=result_id, reason=body.reason)
     return TestResultRead.of(row, db.get_one(Person, row.person_id).ref)

@@ -25,6 +25,7 @@ from fangkong.auth.models import User
 from fangkong.core.db import Database, driver_processor
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.group_commit import GroupCommitter
+from fangkong.core.inputs import control_problem, refuse_control
 from fangkong.core.runtime import Runtime
 from fangkong.venues.checkins import CHECKIN, Limits, insert_returning, people_by_ref, record_batch
 from fangkong.venues.models import Checkin, CheckinSource
@@ -64,12 +65,19 @@ class DoorReceipt:
 
 def record_door_checkins(db: Session, requests: Sequence[DoorCheckin]) -> list[DoorReceipt | DomainError]:
     """Store the valid requests' check-ins; give the others their own error. One outcome per request, in order."""
-    users = auth.users_for_token_hashes(db, hashes={r.token_hash for r in requests if r.token_hash is not None})
-    venues = door_venues(db, {r.venue_ref for r in requests})
-    people = people_by_ref(db, {r.person_ref for r in requests})
+    # A ref with a control character (the API refuses it; any other caller too) is refused before the first query:
+    # PostgreSQL refuses U+0000 in text, and the error would fail the whole group's transaction.
+    bad = {i: problem for i, r in enumerate(requests) if (problem := control_problem(_refs(r)))}
+    clean = [r for i, r in enumerate(requests) if i not in bad]
+    users = auth.users_for_token_hashes(db, hashes={r.token_hash for r in clean if r.token_hash is not None})
+    venues = door_venues(db, {r.venue_ref for r in clean})
+    people = people_by_ref(db, {r.person_ref for r in clean})
     outcomes: list[DoorReceipt | DomainError] = []
     accepted: list[tuple[int, DoorCheckin, int, int]] = []  # index, request, person id, venue id
     for index, request in enumerate(requests):
+        if index in bad:
+            outcomes.append(refuse_control(*bad[index]))
+            continue
         user_id = request.user_id
         if request.token_hash is not None:
             user_id = users.get(request.token_hash, (None, None))[0]
@@ -91,6 +99,10 @@ def record_door_checkins(db: Session, requests: Sequence[DoorCheckin]) -> list[D
     for (index, request, _, _), checkin_id in zip(accepted, ids, strict=True):
         outcomes[index] = DoorReceipt(checkin_id, request.venue_ref, request.at)
     return outcomes
+
+
+def _refs(request: DoorCheckin) -> dict[str, object]:
+    return {"venue_ref": request.venue_ref, "person_ref": request.person_ref}
 
 
 def insert_door_checkins(db: Session, rows: list[tuple[int, int, dt.datetime]]) -> list[int]:

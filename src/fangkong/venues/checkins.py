@@ -24,6 +24,7 @@ from fangkong.core import clock
 from fangkong.core.db import Database, driver_processor, driver_value
 from fangkong.core.errors import Forbidden, Invalid, NotFound
 from fangkong.core.importing import chunks
+from fangkong.core.inputs import CONTROL_MESSAGE, control_problem
 from fangkong.people.models import Person
 from fangkong.venues.models import LONGEST_VISIT, Checkin, CheckinSource, Venue
 from fangkong.venues.schemas import BatchResult, BatchRow, Problem, RowRejection
@@ -76,12 +77,16 @@ def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits:
     """An offline scanner's upload. Each bad row is rejected with its reason; the rest are stored once."""
     now = clock.now()
     rejected: list[RowRejection] = []
-    venues = venues_by_ref(db, {r.venue_ref for r in rows})
-    people = people_by_ref(db, {r.person_ref for r in rows})
+    # A row with a control character is rejected before the first query: PostgreSQL refuses U+0000 in text, and
+    # one such value in a query or an insert would fail the whole transaction (a group commit's, everyone's).
+    bad_text = {index: problem for index, row in enumerate(rows) if (problem := text_problem(row))}
+    clean = [row for index, row in enumerate(rows) if index not in bad_text]
+    venues = venues_by_ref(db, {r.venue_ref for r in clean})
+    people = people_by_ref(db, {r.person_ref for r in clean})
     seen_client_ids: set[str] = set()
     candidates: list[tuple[int, BatchRow, int, int]] = []  # index, row, person id, venue id
     for index, row in enumerate(rows):
-        reason = _row_problem(actor, row, venues, people, limits, now)
+        reason = bad_text.get(index) or _row_problem(actor, row, venues, people, limits, now)
         if reason is None and row.client_id in seen_client_ids:
             reason = Problem("client_id repeats an earlier row of this batch")
         if reason is not None:
@@ -94,6 +99,14 @@ def record_batch(db: Session, *, actor: Actor, rows: Sequence[BatchRow], limits:
     to_store = [(pid, vid, r.checked_in_at, r.checked_out_at, r.client_id) for _, r, pid, vid in candidates]
     stored = insert_returning(db, to_store, CheckinSource.batch, returning="client_id")
     return BatchResult(accepted=len(stored), duplicates=len(candidates) - len(stored), rejected=rejected)
+
+
+def text_problem(row: BatchRow) -> Problem | None:
+    """Why a row's text cannot be stored: a control character in one of its fields (core/inputs.py)."""
+    found = control_problem({"client_id": row.client_id, "person_ref": row.person_ref, "venue_ref": row.venue_ref})
+    if found is None:
+        return None
+    return Problem(CONTROL_MESSAGE, {"field": found[0], "limit": found[1]})
 
 
 def _row_problem(

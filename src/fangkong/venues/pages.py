@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, csrf_for, shell
 from fangkong.core.deps import DbSession, get_runtime
+from fangkong.core.inputs import RowId
 from fangkong.venues import checkins, service
 from fangkong.web.templating import render
 
@@ -41,7 +42,7 @@ def scan_checkin(request: Request, token: str, db: DbSession, actor: FormActor) 
 
 
 @router.get("/checkins/{checkin_id}")
-def checked_in(request: Request, checkin_id: int, db: DbSession, actor: PageActor) -> Response:
+def checked_in(request: Request, checkin_id: RowId, db: DbSession, actor: PageActor) -> Response:
     """The confirmation the door staff look at: one's own check-in only."""
     checkin, venue = checkins.own_checkin(db, actor=actor, checkin_id=checkin_id)
     return render(

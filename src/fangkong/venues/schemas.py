@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from fangkong.core.inputs import Input
 from fangkong.venues.models import VenueKind
 from fangkong.web.i18n import gettext
 
 
-class VenueCreate(BaseModel):
+class VenueCreate(Input):
     ref: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     kind: VenueKind
@@ -18,7 +19,7 @@ class VenueCreate(BaseModel):
     capacity: int | None = Field(default=None, gt=0)
 
 
-class VenueUpdate(BaseModel):
+class VenueUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: VenueKind | None = None
     address: str | None = Field(default=None, max_length=255)
@@ -46,7 +47,7 @@ class Occupancy(BaseModel):
     at: dt.datetime
 
 
-class CheckinCreate(BaseModel):
+class CheckinCreate(Input):
     """A door device checks a person in now."""
 
     venue_ref: str = Field(min_length=1, max_length=64)
@@ -61,6 +62,9 @@ class CheckinRead(BaseModel):
 
 
 class BatchRow(BaseModel):
+    """Not an `Input`: a row with a control character is that row's rejection (venues.checkins.text_problem), not
+    the batch's."""
+
     client_id: str = Field(min_length=1, max_length=64, description="a UUID made by the scanner for this row")
     person_ref: str = Field(min_length=1, max_length=64)
     venue_ref: str = Field(min_length=1, max_length=64)
@@ -68,7 +72,7 @@ class BatchRow(BaseModel):
     checked_out_at: dt.datetime | None = None
 
 
-class BatchIn(BaseModel):
+class BatchIn(Input):
     rows: list[BatchRow] = Field(max_length=10_000)
 
 

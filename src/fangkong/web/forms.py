@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Conflict, DomainError, Invalid
+from fangkong.core.inputs import control_problem, refuse_control
 from fangkong.web.i18n import request_language, translator
 
 E = TypeVar("E", bound=enum.Enum)
@@ -68,11 +70,39 @@ def form_errors(
     """Run the block in a savepoint; one of `catch` raised in it is kept (translated) in the yielded FormError
     instead of propagating, so the handler can show the form again with it."""
     failed = FormError()
+    refused: Invalid | None = getattr(request.state, "form_problem", None)
+    if refused is not None:
+        # A control character in a field (note_form_problem): the block runs in a savepoint that is rolled back
+        # whatever it did, and whatever it raised (PostgreSQL refuses U+0000) is the form's message instead.
+        try:
+            with attempt(db):
+                yield failed
+                raise _Undo
+        except Exception:  # noqa: S110 - _Undo, or the database refusing the text: the message says why
+            pass
+        failed.message, failed.status, failed.error = message_of(request, refused), refused.status_code, refused
+        return
     try:
         with attempt(db):
             yield failed
     except catch as exc:
         failed.message, failed.status, failed.error = message_of(request, exc), exc.status_code, exc
+
+
+class _Undo(Exception):
+    """Rolls the savepoint of a refused form back."""
+
+
+MULTILINE_FIELDS = frozenset({"reason", "note", "statement"})  # the pages' textareas
+
+
+def note_form_problem(request: Request, form: FormData) -> None:
+    """Keep (in request.state) the refusal of a form with a control character in a field (core/inputs.py): tab, LF
+    and CR only in a textarea. `form_errors` then shows the form again with it; FormActor calls this."""
+    for name, value in form.multi_items():
+        if found := control_problem({name: value}, multiline=MULTILINE_FIELDS):
+            request.state.form_problem = refuse_control(*found)
+            return
 
 
 # --- what was typed -----------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from fangkong.auth.service import token_hash
 from fangkong.core import clock
+from fangkong.core.inputs import control_problem
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode import views
 from fangkong.healthcode.door.grouped import DoorScan, DoorVerifier
@@ -50,6 +51,8 @@ def _plain_body(data: Any) -> tuple[str, str, float | None, str | None] | None:
         return None
     if person_ref is not None and type(person_ref) is not str:
         return None
+    if control_problem({"token": token, "venue_ref": venue_ref, "person_ref": person_ref}):
+        return None  # views.VerifyIn refuses it, saying which field
     if temperature is not None:
         if type(temperature) not in (int, float) or not -1e6 < temperature < 1e6:
             return None  # a bool, a string, NaN, ±inf or something absurd: the validating route decides

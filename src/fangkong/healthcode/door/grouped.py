@@ -38,6 +38,7 @@ from fangkong.core.crypto import Keyring
 from fangkong.core.db import Database
 from fangkong.core.errors import DomainError
 from fangkong.core.group_commit import GroupCommitter
+from fangkong.core.inputs import control_problem, refuse_control
 from fangkong.healthcode import token as tokens
 from fangkong.healthcode.door.decision import Entry, check_temperature
 from fangkong.healthcode.door.verify import (
@@ -98,18 +99,28 @@ def _recorder(db: Session, user_id: int) -> tuple[int | None, str]:
     return user.id, user.username
 
 
+def _refs(scan: DoorScan) -> dict[str, object]:
+    return {"venue_ref": scan.venue_ref, "person_ref": scan.person_ref}
+
+
 def verify_scans(db: Session, scans: Sequence[DoorScan], *, keys: Keyring) -> list[Verification | DomainError]:
     """Verify a group of scans in `db`; one outcome per scan, in order (see the module's docstring). A scan's code
     is read here, before the first query (the transaction has not begun), unless the prepare step read it."""
     claims = [scan.claim if scan.claim is not None else read_claim(keys, scan) for scan in scans]
-    users = _users(db, scans)
-    venues = door_venues(db, {s.venue_ref for s in scans})
+    # A ref with a control character is refused before the first query (the API refuses it already): PostgreSQL
+    # refuses U+0000 in text, and the error would fail the whole group's transaction.
+    bad = {i: problem for i, s in enumerate(scans) if (problem := control_problem(_refs(s)))}
+    users = _users(db, [s for i, s in enumerate(scans) if i not in bad])
+    venues = door_venues(db, {s.venue_ref for i, s in enumerate(scans) if i not in bad})
     until = max(s.at for s in scans)
     found = holders(db, {c.handle for c in claims if isinstance(c, tokens.Claims)}, until)
     now = clock.now()
     outcomes: list[Verification | DomainError] = []
     admitted: list[tuple[int, int, int, dt.datetime]] = []  # index, person id, venue id, time
     for index, (scan, claim) in enumerate(zip(scans, claims, strict=True)):
+        if index in bad:
+            outcomes.append(refuse_control(*bad[index]))
+            continue
         user_id = users.get(scan.token_hash)
         if user_id is None:  # the API's authentication, before anything else
             outcomes.append(_refused_token(db, scan.token_hash))
