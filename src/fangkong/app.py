@@ -7,15 +7,18 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from fangkong import __version__, registry
+from fangkong.auth.sessions import SESSION_COOKIE
+from fangkong.core.config import Settings
 from fangkong.core.deps import DbSession
 from fangkong.core.domains import job_enabled, resolve, run_periodically
 from fangkong.core.errors import DomainError
@@ -23,6 +26,7 @@ from fangkong.core.inputs import check_url
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
 from fangkong.web import install as install_web
+from fangkong.web.edge import Edge
 from fangkong.web.errors import error_page, wants_html_error
 from fangkong.web.i18n import gettext, request_language, translator
 from fangkong.web.templating import static_url
@@ -55,8 +59,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A person's browser navigating outside /api gets a page; programs keep the JSON shape.
         if wants_html_error(request):
             return error_page(request, exc.status_code, headers=exc.headers)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -83,8 +87,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await job
 
 
+class _Application(FastAPI):
+    """FastAPI with the edge (web/edge.py) outside everything, even the handler of unexpected errors, so that
+    every answer carries the security headers and no body is read past its limit."""
+
+    edge: dict[str, Any]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Edge(super().build_middleware_stack(), **self.edge)
+
+
+def _edge_settings(settings: Settings) -> dict[str, Any]:
+    # The door's requests are a few hundred bytes; an offline scanner's batch is the one large body, and only
+    # from a caller with credentials (its route authenticates, but reads the body first).
+    small, batch = settings.body_limit_small, settings.body_limit_batch
+    limits = {"/api/healthcode/verify": small, "/api/checkins": small, "/api/checkins/batch": batch}
+    return {"default_limit": settings.body_limit_default, "limits": limits,
+            "authenticated": ["/api/checkins/batch"], "session_cookie": SESSION_COOKIE}  # fmt: skip
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
-    app = FastAPI(
+    app = _Application(
         lifespan=lifespan,
         title="fangkong",
         version=__version__,
@@ -96,6 +119,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     registry.install()
     app.state.runtime = runtime or get_runtime()
+    app.edge = _edge_settings(app.state.runtime.settings)
     _install_error_handlers(app)
     for domain in registry.DOMAINS:
         if domain.setup:
@@ -129,13 +153,23 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/api/openapi.json",
-            title="fangkong API",
-            swagger_js_url=static_url("vendor/swagger-ui/swagger-ui-bundle.js"),
-            swagger_css_url=static_url("vendor/swagger-ui/swagger-ui.css"),
-            swagger_favicon_url=static_url("img/favicon.svg"),
-        )
+        # FastAPI's get_swagger_ui_html starts Swagger UI with an inline script, which the Content-Security-Policy
+        # refuses: the same page, started by a file of ours.
+        return HTMLResponse(f"""<!doctype html>
+<html>
+<head>
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link type="text/css" rel="stylesheet" href="{static_url("vendor/swagger-ui/swagger-ui.css")}">
+<link rel="shortcut icon" href="{static_url("img/favicon.svg")}">
+<title>fangkong API</title>
+</head>
+<body>
+<div id="swagger-ui" data-openapi="/api/openapi.json"></div>
+<script src="{static_url("vendor/swagger-ui/swagger-ui-bundle.js")}"></script>
+<script src="{static_url("js/api-docs.js")}"></script>
+</body>
+</html>
+""")
 
     for router in (r for domain in registry.DOMAINS for r in domain.pages):
         app.include_router(resolve(router))

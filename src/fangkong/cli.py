@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -59,11 +59,20 @@ def serve(
 
     rt = runtime()  # creates or upgrades the schema and checks the key once, before any worker starts
     out.print(f"fangkong serving on http://{host}:{port} with {workers} worker(s)  (API documentation at /api/docs)")
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False,
+                               **proxy_options(rt.settings.forwarded_allow_ips)}  # fmt: skip
     if workers == 1:
-        uvicorn.run(create_app(rt), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(create_app(rt), **options)
     else:  # each worker process builds its own application (and opens its own runtime) from the same settings
-        uvicorn.run("fangkong.app:create_app", factory=True, workers=workers, host=host, port=port,
-                    log_level="info", access_log=False)  # fmt: skip
+        uvicorn.run("fangkong.app:create_app", factory=True, workers=workers, **options)
+
+
+def proxy_options(forwarded_allow_ips: str) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-For/-Proto are believed only from the configured proxies (uvicorn on
+    its own believes them from 127.0.0.1, so anything on the machine could choose the address audits record)."""
+    if not forwarded_allow_ips.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips}
 
 
 @db_app.command("upgrade")

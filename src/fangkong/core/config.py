@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,6 +36,14 @@ class Settings(BaseSettings):
     code_refresh_interval_seconds: int = 60
     # The city's time zone: pages show times in it (everything is stored in UTC).
     timezone: str = "Asia/Shanghai"
+    # Request bodies larger than these are refused with 413 before they are read (web/edge.py): the door's
+    # verification and single check-ins are a few hundred bytes, an offline scanner's batch a few thousand rows.
+    body_limit_small: int = 16 * 1024
+    body_limit_batch: int = 4 * 1024 * 1024
+    body_limit_default: int = 1024 * 1024
+    # Behind a reverse proxy that sets X-Forwarded-For/-Proto: the proxies' addresses (comma-separated, "*" for
+    # any). Empty (the default): those headers are ignored, so no client can choose the address audit rows record.
+    forwarded_allow_ips: str = ""
 
     def sqlalchemy_url(self) -> str:
         """The URL as SQLAlchemy wants it: a plain postgresql:// URL means psycopg 3."""
@@ -43,13 +52,28 @@ class Settings(BaseSettings):
             url = url.set(drivername="postgresql+psycopg")
         return url.render_as_string(hide_password=False)
 
+    def model_post_init(self, context: object, /) -> None:
+        # Paths are fixed once, when the settings are read: a relative SQLite path (and the key file beside it)
+        # would otherwise name other files whenever the working directory differs or changes.
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            database = Path(url.database).absolute()
+            if str(database) != url.database:
+                self.database_url = url.set(database=str(database)).render_as_string(hide_password=False)
+        if self.secret_file is not None:
+            self.secret_file = self.secret_file.absolute()
+
     def default_secret_file(self) -> Path:
+        """The key file: FANGKONG_SECRET_FILE; else beside a SQLite database; else, for a database server, one per
+        server and database in the user's configuration directory (never the working directory)."""
         if self.secret_file is not None:
             return self.secret_file
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(f"{url.database}.secret")
-        return Path("fangkong.secret")
+            return Path(f"{url.database}.secret").absolute()
+        config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{url.host or 'localhost'}_{url.port or ''}_{url.database or ''}")
+        return Path(config_home).absolute() / "fangkong" / f"{name}.secret"
 
     def resolve_secret(self) -> str:
         """The master secret: from the environment, else from the key file, else a new key saved there."""

@@ -96,6 +96,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if not url.startswith("sqlite") or ":memory:" not in url:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    if not url.startswith("sqlite"):  # a server may drop a pooled connection (restart, failover, idle timeout)
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

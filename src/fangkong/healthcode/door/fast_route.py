@@ -33,6 +33,7 @@ from fangkong.core.inputs import control_problem
 from fangkong.core.runtime import Runtime
 from fangkong.healthcode import views
 from fangkong.healthcode.door.grouped import DoorScan, DoorVerifier
+from fangkong.web.edge import BodyTooLarge
 from fangkong.web.i18n import request_language
 
 PATH = "/api/healthcode/verify"
@@ -79,14 +80,20 @@ def _bearer(scope: Scope) -> tuple[str | None, bool]:
     return token, content_type is not None and content_type.lower() == b"application/json"
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request's body; None when the client went away before sending it."""
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request's body; None when the client went away before sending it. Longer than `limit`: 413 (the edge,
+    web/edge.py, already refuses a Content-Length over it; this counts what arrives)."""
     parts = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        parts.append(message.get("body", b""))
+        part = message.get("body", b"")
+        size += len(part)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        parts.append(part)
         if not message.get("more_body", False):
             return b"".join(parts)
 
@@ -109,7 +116,7 @@ class FastVerify:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         at = clock.now()
-        body = await _read_body(receive)
+        body = await _read_body(receive, scope["app"].state.runtime.settings.body_limit_small)
         if body is None:
             return
         api_token, json_body = _bearer(scope)
