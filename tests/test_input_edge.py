@@ -269,3 +269,23 @@ def test_a_body_id_out_of_range_is_a_422(page_client: TestClient, scene: dict[st
     body = {"case_id": n, "person_ref": "li-qiang", "note": "met at dinner", "start": "2022-03-19T10:00:00+08:00"}
     response = page_client.post("/api/contacts", json=body, headers=bearer(scene["inv"]))
     assert response.status_code == 422, response.text
+
+
+def test_forms_that_are_not_shown_again_refuse_a_control_character_before_any_service(
+    page_client: TestClient,
+) -> None:
+    # The login form (before the database, which on PostgreSQL cannot compare a text holding U+0000), the people
+    # search and a new API token: each answers 422 with the message, and nothing is stored.
+    token = csrf(page_client.get("/login").text)
+    refused = page_client.post("/login", data={"username": "inv\x00", "password": "x", "csrf_token": token})
+    assert refused.status_code == 422
+    assert "username contains a control character (U+0000); remove it" in refused.text
+    log_in(page_client, "inv")
+    token = csrf(page_client.get("/people").text)
+    searched = page_client.post("/people", data={"q": "P\x0001", "csrf_token": token})
+    assert searched.status_code == 422
+    assert "q contains a control character (U+0000); remove it" in searched.text
+    token = csrf(page_client.get("/tokens").text)
+    made = page_client.post("/tokens", data={"label": "scanner-\x00-7", "csrf_token": token})
+    assert made.status_code == 422
+    assert "scanner-" not in page_client.get("/tokens").text

@@ -18,7 +18,8 @@ from fangkong.auth.scope import PEOPLE_READERS
 from fangkong.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_csrf_nonce
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Forbidden
-from fangkong.core.inputs import RowId
+from fangkong.core.inputs import RowId, control_problem, refuse_control
+from fangkong.web.forms import refuse_form_problem
 from fangkong.web.i18n import request_language, translator
 from fangkong.web.pages import safe_local_path
 from fangkong.web.templating import render
@@ -65,6 +66,10 @@ def login(
     _ = translator(request_language(request))
     if not session_codec(request).csrf_valid(request.cookies.get(CSRF_COOKIE), csrf_token):
         raise Forbidden("the form was not sent from this site's page; reload the page and try again")
+    if found := control_problem({"username": username, "password": password}):
+        # Refused before the database sees it (PostgreSQL cannot even compare a text with U+0000 in it).
+        refused = refuse_control(*found)
+        return _login_page(request, username="", error=_(refused.template, **refused.params), status=422)
     try:
         user = service.authenticate(
             db, username=username.strip(), password=password, address=client_address(request), channel=Channel.page
@@ -159,6 +164,7 @@ def tokens(request: Request, db: DbSession, actor: PageActor) -> Response:
 
 @router.post("/tokens")
 def create_token(request: Request, db: DbSession, actor: FormActor, label: Annotated[str, Form()] = "") -> Response:
+    refuse_form_problem(request)
     user = db.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
         raise Forbidden("API tokens are for officials' devices")

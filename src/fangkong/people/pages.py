@@ -15,6 +15,7 @@ from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden, NotFound
 from fangkong.core.inputs import MAX_PAGE, PageNumber
 from fangkong.people import access
+from fangkong.web.forms import refuse_form_problem
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,6 +49,7 @@ def search(
     page: Annotated[int, Form(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     """A search is posted, so ID numbers and phones never appear in URLs, server logs or browser history."""
+    refuse_form_problem(request)
     return _people_page(request, db, keys, actor, q.strip(), page)
 
 

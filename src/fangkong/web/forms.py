@@ -105,6 +105,14 @@ def note_form_problem(request: Request, form: FormData) -> None:
             return
 
 
+def refuse_form_problem(request: Request) -> None:
+    """For a form handler that does not show its form again through `form_errors`: a control character in a field
+    (noted by FormActor) is refused here, before any service sees it, as the error page with the message (422)."""
+    refused: Invalid | None = getattr(request.state, "form_problem", None)
+    if refused is not None:
+        raise refused
+
+
 # --- what was typed -----------------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from fangkong.healthcode.pages import page_context
 from fangkong.policy.editions import Color
 from fangkong.venues import service as venues
 from fangkong.venues.models import Venue
-from fangkong.web.forms import attempt, message_of
+from fangkong.web.forms import attempt, message_of, refuse_form_problem
 from fangkong.web.i18n import plural_translator, request_language, translator
 from fangkong.web.templating import render
 
@@ -121,6 +121,7 @@ def verify_at_door(
     token: Annotated[str, Form(max_length=400)] = "",
     temperature: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    refuse_form_problem(request)
     venue = _venue(db, actor, ref)
     _ = translator(request_language(request))
     try:
