@@ -7,14 +7,11 @@ transaction that is rolled back (services and commands that "commit" only releas
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -25,11 +22,11 @@ from fangkong.core.crypto import Keyring
 from fangkong.core.db import Database, make_engine
 from fangkong.core.runtime import Runtime, set_runtime
 
+from .support.databases import BACKENDS, own_database
+
 # The domains' models and fact subscriptions, as the application and the CLI install them.
 registry.install()
 
-PG_URL = os.environ.get("FANGKONG_TEST_DATABASE_URL", "")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgres") else [])
 TEST_SECRET = "test-secret-key-for-fangkong-tests"
 
 
@@ -44,28 +41,13 @@ def cheap_password_hashing() -> None:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "test.db"
-        eng = make_engine(f"sqlite:///{path}")
-        migrate.upgrade(eng)
-        yield eng
-        eng.dispose()
-        return
-    # A database of our own on the PostgreSQL server, so parallel or earlier runs never see our rows.
-    name = f"fangkong_test_{uuid.uuid4().hex[:12]}"
-    admin_url = Settings(database_url=PG_URL).sqlalchemy_url()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        migrate.upgrade(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database(request.param, tmp_path_factory.mktemp("db"), "test") as url:
+        eng = make_engine(url)
+        try:
+            migrate.upgrade(eng)
+            yield eng
+        finally:
+            eng.dispose()
 
 
 @pytest.fixture

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from fangkong.auth import service
 from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import LoginAttempt, User
 from fangkong.core import migrate
-from fangkong.core.config import Settings
 from fangkong.core.db import Database, make_engine
 from fangkong.core.errors import DomainError
 
-from ..conftest import BACKENDS, PG_URL
+from ..support.databases import BACKENDS, own_database
 
 ATTEMPTS = 30
 
@@ -35,26 +32,13 @@ ATTEMPTS = 30
 @pytest.fixture(params=BACKENDS)
 def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, brand-new database: a SQLite file, or a database of its own on PostgreSQL."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/race.db")
-        migrate.upgrade(engine)
-        yield Database(engine)
-        engine.dispose()
-        return
-    name = f"fangkong_race_{uuid.uuid4().hex[:12]}"
-    admin_url = Settings(database_url=PG_URL).sqlalchemy_url()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        migrate.upgrade(engine)
-        yield Database(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database(request.param, tmp_path, "race") as url:
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            yield Database(engine)
+        finally:
+            engine.dispose()
 
 
 class CountingHasher(PasswordHasher):

@@ -8,41 +8,26 @@ the rows' text, not the people and cases behind them.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from fangkong.core.config import Settings
 from fangkong.core.migrate import alembic_config, current_revision
-from tests.conftest import BACKENDS, PG_URL
+from tests.support.databases import BACKENDS, own_database
 
 
 @pytest.fixture(params=BACKENDS)
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path}/old.db")  # no foreign-key pragma: see the module's doc
-        yield engine
-        engine.dispose()
-        return
-    name = f"fangkong_migrate_{uuid.uuid4().hex[:12]}"
-    admin_url = Settings(database_url=PG_URL).sqlalchemy_url()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(make_url(admin_url).set(database=name))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database(request.param, tmp_path, "migrate") as url:
+        engine = create_engine(url)  # no foreign-key pragma on SQLite: see the module's doc
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def migrate_to(connection: Connection, revision: str) -> None:

@@ -13,7 +13,6 @@ import secrets
 import socket
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,14 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from fangkong.app import create_app
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
 
-from ..conftest import BACKENDS, PG_URL
+from ..support.databases import BACKENDS, own_database
 from ..support.factories import city_with_tokens
 from ..support.web import bearer
 
@@ -40,20 +37,8 @@ REQUESTS = 320
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A brand-new database the server commits to: a SQLite file, or a database of its own on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/c.db"
-        return
-    name = f"fangkong_live_{uuid.uuid4().hex[:12]}"
-    admin_url = Settings(database_url=PG_URL).sqlalchemy_url()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database(request.param, tmp_path, "live") as url:
+        yield url
 
 
 @pytest.fixture
