@@ -112,3 +112,51 @@ def test_no_id_number_or_its_digits_are_inside(sequence: int) -> None:
     assert number not in token
     assert number.encode() not in raw(token)
     assert number[-8:].encode() not in raw(token)
+
+
+def standard_alphabet(token: str) -> str:
+    return token.replace("-", "+").replace("_", "/")
+
+
+def a_token_with_a_url_safe_letter() -> str:
+    """A live token whose spelling uses '-' or '_' (so that the standard alphabet spells it differently)."""
+    for seconds in range(1000):
+        token = token_at(NOON - dt.timedelta(seconds=seconds))
+        if "-" in token or "_" in token:
+            return token
+    raise AssertionError("no token with '-' or '_' in a thousand")
+
+
+def variants(token: str) -> dict[str, str]:
+    """Spellings of the same 92 bytes that a lenient base64 decoder reads as the token itself."""
+    spare_bits = token[:-1] + encode(raw(token))[-1:].translate(str.maketrans("AEIMQUYcgkosw048", "BFJNRVZdhlptx159"))
+    return {
+        "standard alphabet": standard_alphabet(token),
+        "padding": token + "=",
+        "two paddings": token + "==",
+        "a space inside": token[:40] + " " + token[40:],
+        "a dot inside": token[:61] + "." + token[61:],
+        "a newline at the end": token + "\n",
+        "spaces around": f"  {token}  ",
+        "a tab at the start": "\t" + token,
+        "a full-width character inside": token[:10] + "。" + token[10:],
+        "the last character's spare bits set": spare_bits,
+    }
+
+
+@pytest.mark.parametrize("name", list(variants(token_at())))
+def test_a_token_spelled_any_other_way_is_refused_like_a_forged_one(name: str) -> None:
+    token = a_token_with_a_url_safe_letter()
+    variant = variants(token)[name]
+    assert variant != token
+    assert raw_leniently(variant) == raw(token)  # the same bytes: an old decoder accepted it
+    forged = bytearray(raw(token))
+    forged[-1] ^= 1
+    assert problem(variant) is problem(encode(bytes(forged))) is TokenProblem.forged
+    assert verify(token, keys=KEYS, now=NOON).handle == HANDLE  # the one canonical spelling still passes
+
+
+def raw_leniently(text: str) -> bytes:
+    """What Python's default decoder makes of a text: other alphabets and characters outside it dropped."""
+    letters = "".join(c for c in text.replace("+", "-").replace("/", "_") if c.isascii() and (c.isalnum() or c in "-_"))
+    return base64.urlsafe_b64decode(letters + "=" * (-len(letters) % 4))

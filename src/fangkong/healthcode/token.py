@@ -9,6 +9,11 @@ The handle is an opaque random value the server maps to a person; the token hold
 The key id is the start of the SHA-256 of the public key, so scanners holding several keys (after a rotation)
 pick the right one. The color is what the code showed when issued, for offline scanners; the server always
 answers with the current color. Pure: no database, no clock of its own.
+
+A token has exactly one spelling: the url-safe alphabet, no padding, nothing inserted, and the two bits the last
+character carries beyond the 92 bytes zero. Python's decoder also takes the standard alphabet, padding, and drops
+any character outside the alphabet; a token is therefore checked against the re-encoding of its bytes, and a
+variant of a token (which a genuine scanner never produces) is refused as an altered one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import binascii
 import datetime as dt
 import enum
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
 
@@ -32,6 +38,9 @@ HANDLE_BYTES = 16
 _HEADER = struct.Struct(">B4s16sIHB")  # version, key id, handle, issued at, lifetime, color
 _SIGNATURE_BYTES = 64
 TOKEN_BYTES = _HEADER.size + _SIGNATURE_BYTES
+_TOKEN_CHARACTERS = -(-TOKEN_BYTES * 4 // 3)  # 123: base64 without padding
+_CANONICAL = re.compile(f"[A-Za-z0-9_-]{{{_TOKEN_CHARACTERS}}}")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9_+/-]")
 _CONTEXT = b"fangkong-healthcode"
 DEFAULT_LIFETIME = dt.timedelta(minutes=3)
 # A phone's clock may run a little ahead of the server's: a token issued this far in the future is accepted.
@@ -81,9 +90,23 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
-def _b64decode(text: str) -> bytes:
-    padded = text + "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii"))
+def _decode(text: str) -> bytes | None:
+    """The token's bytes when `text` is their one canonical spelling, else None."""
+    if _CANONICAL.fullmatch(text) is None:
+        return None
+    data = base64.urlsafe_b64decode(text + "=")
+    return data if _b64encode(data) == text else None  # else the last character's spare bits were set
+
+
+def _is_a_variant(text: str) -> bool:
+    """Whether a lenient decoder (any base64 alphabet, padding, other characters dropped) would read a token's
+    bytes from `text`: a token re-spelled or with characters inserted, as opposed to something else entirely."""
+    letters = _NOT_BASE64.sub("", text).replace("+", "-").replace("/", "_")
+    try:
+        data = base64.urlsafe_b64decode(letters + "=" * (-len(letters) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(data) == TOKEN_BYTES and data[0] == VERSION
 
 
 def issue(
@@ -108,11 +131,11 @@ def issue(
 
 def verify(token: str, *, keys: dict[bytes, Ed25519PublicKey], now: dt.datetime) -> Claims:
     """The claims of a genuine, live token; otherwise TokenError saying what is wrong with it."""
-    try:
-        data = _b64decode(token.strip())
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise TokenError(TokenProblem.malformed) from None
-    if len(data) != TOKEN_BYTES or data[0] != VERSION:
+    data = _decode(token)
+    if data is None:
+        # A re-spelled token is an altered one: the same answer as a token whose signature does not match.
+        raise TokenError(TokenProblem.forged if _is_a_variant(token) else TokenProblem.malformed)
+    if data[0] != VERSION:
         raise TokenError(TokenProblem.malformed)
     header, signature = data[: _HEADER.size], data[_HEADER.size :]
     _, kid, handle, issued, lifetime, color = _HEADER.unpack(header)
