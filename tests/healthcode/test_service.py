@@ -95,7 +95,7 @@ def test_a_positive_test_turns_a_person_red_and_its_withdrawal_back(
     runtime: Runtime, cli: CliRunner, scene: dict
 ) -> None:
     made = run(cli, "test", "add", "--person", "zhang-wei", "--sampled", at("08:00", day=21).isoformat(),
-               "--result", "positive", "--ct-n", "24")  # fmt: skip
+               "--result", "positive", "--ct-n", "24", "--as", HE.username)  # fmt: skip
     assert made.exit_code == 0, made.output
     shown = code(cli, "zhang-wei")
     assert (shown["color"], shown["reasons"][0]["code"]) == ("red", "positive_test")
@@ -103,7 +103,7 @@ def test_a_positive_test_turns_a_person_red_and_its_withdrawal_back(
         withdraw_result(db, actor=actor_of(db, HE), result_id=int(made.stdout), reason="tube mix-up")
     assert code(cli, "zhang-wei")["color"] == "green"
     changes = json.loads(run(cli, "code", "history", "zhang-wei", "--json").stdout)
-    assert [(c["to"], c["actor"]) for c in changes] == [("red", "system"), ("green", HE.username)]
+    assert [(c["to"], c["actor"]) for c in changes] == [("red", HE.username), ("green", HE.username)]
 
 
 def test_switching_the_edition_recomputes_codes_and_records_the_changes(

@@ -82,6 +82,10 @@ HE = Persona(
     "lab", Role.lab, "210800",
     "何, the city's lab: enters and withdraws test results by ref, reads nobody's record",
 )  # fmt: skip
+XU = Persona(
+    "lab2", Role.lab, "210800",
+    "许, another lab of the city (a hospital's): enters results for anyone, withdraws only its own, never 何's",
+)  # fmt: skip
 WU = Persona(
     "op1", Role.venue_operator, "210802",
     "吴, venue operator in 站前区: runs 龙山超市 (and, in the door tests, 站前区人民医院)",

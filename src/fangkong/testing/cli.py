@@ -1,4 +1,4 @@
-"""`fangkong test add`: one person's test result from the command line."""
+"""`fangkong test add` and `fangkong test withdraw`: one person's test result from the command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from fangkong.auth.cli import acting
 from fangkong.core.cli import AsUser, domain_errors, fail, instant, runtime
+from fangkong.core.inputs import MAX_ROW_ID
 
 test_app = typer.Typer(help="Test results (核酸检测结果).", no_args_is_help=True)
 
@@ -37,6 +38,25 @@ def add(
                          ct_n=ct_n, ct_orf=ct_orf, lab=lab)  # fmt: skip
         result_id = row.id
     typer.echo(result_id)
+
+
+@test_app.command("withdraw")
+def withdraw(
+    result_id: Annotated[
+        int, typer.Argument(min=1, max=MAX_ROW_ID, help="The wrong result's id, as `test add` printed it.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is wrong, e.g. 'tube mix-up at the lab'.")],
+    as_user: AsUser = None,
+) -> None:
+    """Withdraw a wrong result (the wrong one stays on record) and print the withdrawal's id. A lab withdraws only
+    what its own account entered; an investigator, results of the people of their regions."""
+    from fangkong.testing.service import withdraw_result
+
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        row = withdraw_result(db, actor=acting(db, as_user), result_id=result_id, reason=reason)
+        withdrawal_id = row.id
+    typer.echo(withdrawal_id)
 
 
 def register(app: typer.Typer, imports: typer.Typer) -> None:

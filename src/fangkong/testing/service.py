@@ -16,7 +16,7 @@ from fangkong.auth.models import Role
 from fangkong.core import clock, facts
 from fangkong.core.errors import Conflict, Forbidden, Invalid, NotFound
 from fangkong.people.models import Person
-from fangkong.people.scope import get_readable_person
+from fangkong.people.scope import get_readable_person, readable_people
 from fangkong.testing import queries
 from fangkong.testing.models import TestingCause, TestOutcome, TestResult
 
@@ -70,18 +70,32 @@ def add_result(
     return row
 
 
+def _may_withdraw(db: Session, actor: Actor, original: TestResult) -> bool:
+    """A lab withdraws the results it entered itself; an investigator those of the people of their regions (the
+    scope in which they enter results); the system's operator any. A lab is an account (a lab grant): the `lab`
+    text of a result is whatever its enterer typed and proves nothing, so "its own" is "entered by this account"."""
+    if actor.is_system:
+        return True
+    if Role.lab in actor.roles and actor.user_id is not None and original.entered_by_user_id == actor.user_id:
+        return True
+    if Role.investigator in actor.roles:
+        readable = db.execute(select(Person.id).where(Person.id == original.person_id, readable_people(actor)))
+        return readable.first() is not None
+    return False
+
+
 def withdraw_result(db: Session, *, actor: Actor, result_id: int, reason: str) -> TestResult:
-    """Withdraw a wrong result by a new row pointing at it (the wrong one stays on record)."""
+    """Withdraw a wrong result by a new row pointing at it (the wrong one stays on record). A result the actor may
+    not withdraw (another lab's, a person outside an investigator's regions) does not exist for them: the same 404
+    as an id never used, so ids cannot be probed."""
     if not actor.has(Role.lab, Role.investigator):
         raise Forbidden("only labs and investigators withdraw test results")
     reason = reason.strip()
     if not reason:
         raise Invalid("give a reason for withdrawing a result, e.g. 'tube mix-up at the lab'")
     original = db.get(TestResult, result_id)
-    if original is None or original.withdraws_id is not None:
+    if original is None or original.withdraws_id is not None or not _may_withdraw(db, actor, original):
         raise NotFound("no test result %(id)s", id=result_id)
-    person = db.get_one(Person, original.person_id)
-    _person_for_entry(db, actor, person.ref)  # the same scope as entering it
     if db.execute(select(TestResult.id).where(TestResult.withdraws_id == original.id)).first() is not None:
         raise Conflict("test result %(id)s is already withdrawn", id=result_id)
     row = TestResult(person_id=original.person_id, sampled_at=original.sampled_at, result=original.result,
