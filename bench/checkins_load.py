@@ -74,11 +74,10 @@ def prepare(env: dict[str, str], people: int, workdir: Path) -> str:
 async def create_venues(client: httpx.AsyncClient, n: int) -> list[str]:
     refs = []
     for i in range(n):
-        ref = f"BV{i:04d}"
-        body = {"ref": ref, "name": f"压测超市{i}", "kind": "supermarket", "region_code": "210802", "capacity": 500}
+        body = {"name": f"压测超市{i}", "kind": "supermarket", "region_code": "210802", "capacity": 500}
         response = await client.post("/api/venues", json=body)
         response.raise_for_status()
-        refs.append(ref)
+        refs.append(response.json()["ref"])  # the server gives the ref
     return refs
 
 

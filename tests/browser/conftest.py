@@ -227,7 +227,6 @@ def add_venue(live_runtime: Runtime, demo_city: DemoCity) -> Callable[..., LiveV
         with live_runtime.database.unit_of_work() as db:
             operator = actor_for(db, user=get_user(db, username="venue_operator"), channel=Channel.page)
             venue_in = VenueCreate(
-                ref=f"V-T{secrets.token_hex(4).upper()}",
                 name=name,
                 kind=kind,
                 region_code=demo_city.accounts["venue_operator"].region_code,

@@ -12,20 +12,25 @@ from fangkong.venues.schemas import VenueCreate
 from fangkong.venues.service import create_venue
 
 from .factories import actor_of, add_account, build_city, tokens_for
-from .personas import CHEN, LIU, WANG, WU, ZHENG
+from .personas import CHEN, LIU, WANG, WU, ZHENG, Persona
+
+
+def operators_venue(db: Session, who: Persona, ref: str, venue_in: VenueCreate) -> Venue:
+    """A venue registered by its operator, then given a ref the tests can read (the server's own is random)."""
+    venue = create_venue(db, actor=actor_of(db, who), venue_in=venue_in)
+    venue.ref = ref
+    db.flush()
+    return venue
 
 
 def build_venues(db: Session, keys: Keyring) -> dict[str, Venue]:
     build_city(db, keys)
     add_account(db, WU)
     add_account(db, ZHENG)
-    shop_in = VenueCreate(
-        ref="V-LONGSHAN", name="龙山超市", kind=VenueKind.supermarket, region_code="210802001001", capacity=4
-    )
-    market_in = VenueCreate(ref="V-GANGDU", name="钢都农贸市场", kind=VenueKind.market, region_code="210882001")
-    shop = create_venue(db, actor=actor_of(db, WU), venue_in=shop_in)
-    market = create_venue(db, actor=actor_of(db, ZHENG), venue_in=market_in)
-    db.flush()
+    shop_in = VenueCreate(name="龙山超市", kind=VenueKind.supermarket, region_code="210802001001", capacity=4)
+    market_in = VenueCreate(name="钢都农贸市场", kind=VenueKind.market, region_code="210882001")
+    shop = operators_venue(db, WU, "V-LONGSHAN", shop_in)
+    market = operators_venue(db, ZHENG, "V-GANGDU", market_in)
     return {"shop": shop, "market": market}
 
 
@@ -42,6 +47,6 @@ def door_city(runtime: Runtime, keys: Keyring) -> dict[str, str]:
     """venue_city's tokens, and a hospital of 吴's (it also wants a negative test from the last 48 hours)."""
     found, _ = venue_city(runtime, keys)
     with runtime.database.unit_of_work() as db:
-        create_venue(db, actor=actor_of(db, WU), venue_in=VenueCreate(ref="V-HOSPITAL", name="站前区人民医院",
-                     kind=VenueKind.hospital, region_code="210802001"))  # fmt: skip
+        hospital_in = VenueCreate(name="站前区人民医院", kind=VenueKind.hospital, region_code="210802001")
+        operators_venue(db, WU, "V-HOSPITAL", hospital_in)
     return found

@@ -71,8 +71,8 @@ def test_a_batch_stores_good_rows_and_rejects_each_bad_one_with_its_reason(
     result = client.post("/api/checkins/batch", json={"rows": rows}, headers=bearer(tokens["op1"])).json()
     assert [(r["index"], r["reason"]) for r in result["rejected"]] == [
         (1, "client_id is not a UUID; give every row its own UUID"),
-        (2, "unknown venue V-NOWHERE"),
-        (3, "venue V-GANGDU is not yours"),
+        (2, "no venue V-NOWHERE of yours"),
+        (3, "no venue V-GANGDU of yours"),
         (4, "unknown person nobody"),
         (5, "checked_in_at is in the future; check the scanner's clock"),
         (6, "checked_in_at is older than the retention period of 28 days"),
@@ -107,7 +107,7 @@ def test_a_batch_s_rejections_come_in_the_scanner_s_language(client: TestClient,
     headers = {**bearer(tokens["op1"]), "accept-language": "zh-CN"}
     result = client.post("/api/checkins/batch", json={"rows": rows}, headers=headers).json()
     assert [(r["index"], r["reason"]) for r in result["rejected"]] == [
-        (0, "无此场所：V-NOWHERE"),
+        (0, "您名下没有场所 V-NOWHERE"),
         (1, "client_id 不是 UUID，请为每一行生成各自的 UUID"),
     ]
     assert result["accepted"] == 1
@@ -116,7 +116,7 @@ def test_a_batch_s_rejections_come_in_the_scanner_s_language(client: TestClient,
 def test_only_operators_may_upload_batches_for_their_venues(client: TestClient, city: tuple) -> None:
     tokens, _ = city
     result = client.post("/api/checkins/batch", json={"rows": [row()]}, headers=bearer(tokens["gw"])).json()
-    assert result["rejected"][0]["reason"] == "venue V-LONGSHAN is not yours"
+    assert result["rejected"][0]["reason"] == "no venue V-LONGSHAN of yours"
     assert client.post("/api/checkins/batch", json={"rows": [row()]}).status_code == 401
 
 

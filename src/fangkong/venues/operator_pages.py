@@ -3,7 +3,6 @@ the public page of how full venues are. Scoped by ownership through venues.servi
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -118,7 +117,7 @@ def register_venue(
         return _list_page(request, db, operator, message, 422, form=typed, field_errors=problems)
     try:  # lengths: name up to 200, address up to 255
         venue_in = VenueCreate(
-            ref=f"V-{secrets.token_hex(4).upper()}", name=name.strip(), kind=VenueKind(kind), region_code=region_code,
+            name=name.strip(), kind=VenueKind(kind), region_code=region_code,
             address=address.strip(), capacity=int(capacity) if capacity.strip() else None,
         )  # fmt: skip
     except ValidationError as exc:

@@ -11,7 +11,12 @@ from fangkong.web.i18n import gettext
 
 
 class VenueCreate(Input):
-    ref: str = Field(min_length=1, max_length=64)
+    """A venue to register. Operators leave `ref` out: the server assigns it (and answers with it), so that
+    registering cannot tell whether a ref is taken. The command centre's imports give their own refs."""
+
+    ref: str | None = Field(
+        default=None, min_length=1, max_length=64, description="leave out: the server assigns the venue's ref"
+    )
     name: str = Field(min_length=1, max_length=200)
     kind: VenueKind
     region_code: str = Field(min_length=6, max_length=20)

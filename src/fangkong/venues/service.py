@@ -17,7 +17,7 @@ from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role, RoleGrant
 from fangkong.core import clock
-from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
+from fangkong.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
@@ -93,15 +93,27 @@ def door_venues(db: Session, refs: set[str]) -> dict[str, DoorVenue]:
     return found
 
 
+def new_ref(db: Session) -> str:
+    """An unused venue ref, V- and 8 random hex digits: what the server gives every venue an operator registers."""
+    while True:
+        ref = f"V-{secrets.token_hex(4).upper()}"
+        if db.execute(select(Venue.id).where(Venue.ref == ref)).first() is None:
+            return ref
+
+
 def create_venue(db: Session, *, actor: Actor, venue_in: VenueCreate) -> Venue:
-    """An operator registers a venue in their region; it is theirs to manage."""
+    """An operator registers a venue in their region; it is theirs to manage. Its ref is assigned here: were an
+    operator to choose it, "taken" (409) against "created" would tell them which refs exist, whoever's they are.
+    Only the system's operator (the command centre's imports and CLI) gives refs of its own."""
+    if venue_in.ref is not None and not actor.is_system:
+        raise Invalid("a venue's ref is assigned by the server: leave ref out, and the answer carries the new ref")
     region = get_region(db, code=venue_in.region_code)
     if not actor.is_system and not _covers(actor, region):
         raise Forbidden("you can register venues only in your own region")
-    if db.execute(select(Venue.id).where(Venue.ref == venue_in.ref)).first():
+    if venue_in.ref is not None and db.execute(select(Venue.id).where(Venue.ref == venue_in.ref)).first():
         raise Conflict("venue %(ref)s already exists", ref=venue_in.ref)
     venue = Venue(
-        ref=venue_in.ref,
+        ref=venue_in.ref or new_ref(db),
         name=venue_in.name,
         kind=venue_in.kind,
         region_id=region.id,
