@@ -96,7 +96,7 @@ def name_contact(
         return interview_contact(db, actor=actor, case=case, person=person, interview=interview, tier=tier,
                                  decision=Decision(tier.value), reason=interview.note)  # fmt: skip
     request = AssistRequest(
-        case_id=case.id, from_region_id=case.region_id,
+        case_id=case.id, from_region_id=_unit(db, actor, case.region_id) or _top_region_id(db, case.region_id),
         to_region_id=person.region_id if person is not None else _top_region_id(db, case.region_id),
         named_by=NamedBy.ref if ref else NamedBy.id_number, person_ref=ref or None, id_hash=id_hash,
         id_masked=id_masked, person_id=person.id if person is not None else None, tier=tier,
@@ -218,7 +218,7 @@ def decide(db: Session, *, actor: Actor, request_id: int, decision: Decision, re
                                     reason=reason or request.note, request=request)  # fmt: skip
         request.status, request.decided_tier = AssistStatus.confirmed, ContactTier(decision.value)
         params = {"contact": contact.id, "tier": decision.value}
-    request.decided_at, request.decided_region_id = clock.now(), _deciding_region(db, actor, request)
+    request.decided_at, request.decided_region_id = clock.now(), _unit(db, actor, request.to_region_id)
     _event(db, request, actor, AssistChange(request.status.value), reason=reason, params=params)
     audit.record(db, actor=actor, action=AuditAction.contact_decision, entity_type="assist_request",
                  entity_ref=str(request.id), person_id=request.person_id, purpose=reason or decision.value,
@@ -226,9 +226,10 @@ def decide(db: Session, *, actor: Actor, request_id: int, decision: Decision, re
     return request
 
 
-def _deciding_region(db: Session, actor: Actor, request: AssistRequest) -> int | None:
-    """The region of the decider's grant that covers the request (the narrowest): the unit that answered."""
-    path = db.execute(select(Region.path).where(Region.id == request.to_region_id)).scalar_one()
+def _unit(db: Session, actor: Actor, region_id: int) -> int | None:
+    """The region of the actor's investigator grant that covers `region_id` (the narrowest): the unit that asks or
+    answers, as the other side is told (a district, not the grid of the case or of the person)."""
+    path = db.execute(select(Region.path).where(Region.id == region_id)).scalar_one()
     covering = [g for g in actor.grants_for(Role.investigator) if path.startswith(g.region_path)]
     return max(covering, key=lambda g: len(g.region_path)).region_id if covering else None
 

@@ -246,14 +246,13 @@ class AssistRequest(Base):
     requester's region tree). `status` is the current state; every change is an `assist_event` row."""
 
     __tablename__ = "assist_request"
-    __table_args__ = (
-        Index("ix_assist_request_to_region_id_status_filed_at", "to_region_id", "status", "filed_at"),
-        Index("ix_assist_request_from_region_id_filed_at", "from_region_id", "filed_at"),
-    )
+    __table_args__ = (Index("ix_assist_request_to_region_id_status_filed_at", "to_region_id", "status", "filed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="RESTRICT"), index=True)
-    from_region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))  # the case's
+    # The requester's unit (their grant's region, e.g. a district), as the receiving side is told: the case's
+    # own region would name the case's grid. Who may read the request on the requesting side follows the case.
+    from_region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
     to_region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
     # Who was named, as the requester named them: a ref as typed, or an ID number kept as its keyed lookup hash
     # (people.pii) and its masked form, never in clear. `person_id` is what the registry matched, if anyone.

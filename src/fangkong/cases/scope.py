@@ -66,8 +66,8 @@ def incoming_requests(actor: Actor, *, for_decision: bool = False) -> ColumnElem
 
 
 def outgoing_requests(actor: Actor) -> ColumnElement[bool]:
-    """Requests filed for cases of the actor's regions: their decisions only."""
-    return in_regions(AssistRequest.from_region_id, actor, *CASE_READERS)
+    """Requests filed for the cases the actor reads: their decisions only."""
+    return AssistRequest.case_id.in_(select(Case.id).where(readable_cases(actor)))
 
 
 def get_case(db: Session, *, actor: Actor, case_id: int, for_change: bool = False) -> Case:

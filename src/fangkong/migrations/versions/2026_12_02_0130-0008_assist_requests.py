@@ -105,7 +105,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_assist_request_to_region_id_status_filed_at", ["to_region_id", "status", "filed_at"], unique=False
         )
-        batch_op.create_index("ix_assist_request_from_region_id_filed_at", ["from_region_id", "filed_at"], unique=False)
 
     op.create_table(
         "assist_event",
