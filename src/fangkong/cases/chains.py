@@ -2,7 +2,8 @@
 
 A contact of case A whose person later became case B links A → B. A cluster is everything reachable from one case
 along those links, in either direction, within the cases the actor may read. The graph holds the cluster's cases
-and the contacts of each (dismissed candidates left out), with the evidence on each edge.
+and the contacts of each that the actor may read (dismissed candidates left out; so are the contacts another region
+made in answer to an assistance request), with the evidence on each edge.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Contacts of a case: candidates proposed by tracing (co-presence from check-ins, the household), the
 investigator's decisions, manual contacts from interviews, secondary tracing and follow-up.
 
+A contact named in an interview is made here only for a person of the investigator's own regions; anyone else
+is an assistance request to their region (assist.py), whose answer makes the contact here in that region's hands.
+
 Tracing proposes; only an investigator decides. A new tracing run refreshes the evidence of candidates nobody has
 decided on yet and adds new ones; it never touches a decided contact.
 """
