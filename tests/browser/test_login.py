@@ -20,7 +20,7 @@ NO_SIDEWAYS_SCROLL = "document.scrollingElement.scrollWidth <= window.innerWidth
 RESIDENT_CARDS = ["我的健康码", "我的信息", "谁查看了我的信息", "场所人流"]
 READER_CARDS = ["辖区人员", "API 令牌", "场所人流"]
 CASE_CARDS = ["辖区人员", "病例", "接触者", "API 令牌", "场所人流"]  # commanders
-INVESTIGATOR_CARDS = ["辖区人员", "病例", "接触者", "申诉复核", "API 令牌", "场所人流"]
+INVESTIGATOR_CARDS = ["辖区人员", "病例", "接触者", "协查请求", "申诉复核", "API 令牌", "场所人流"]
 OFFICIAL_CARDS = ["API 令牌", "场所人流"]
 OPERATOR_CARDS = ["我的场所", "API 令牌", "场所人流"]
 

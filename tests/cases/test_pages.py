@@ -226,10 +226,10 @@ def test_a_contact_from_an_interview_is_added_with_its_evidence(client: TestClie
     page = client.get(f"/cases/{case_id}").text
     form = {"person_ref": "zhao-min", "tier": "close", "note": "dinner at her home", "venue": "赵敏家",
             "start": "2022-03-19T18:00", "end": "2022-03-19T20:00", "csrf_token": csrf(page)}  # fmt: skip
-    unknown = client.post(f"/cases/{case_id}/contacts", data=form | {"person_ref": "nobody"})
-    assert unknown.status_code == 404
-    assert "no person with ref nobody" in unknown.text
-    assert 'value="赵敏家"' in unknown.text
+    refused = client.post(f"/cases/{case_id}/contacts", data=form | {"end": "2022-03-19T17:00"})
+    assert refused.status_code == 422
+    assert "give both the start and the end of the exposure, the end after the start" in refused.text
+    assert 'value="赵敏家"' in refused.text
     added = client.post(f"/cases/{case_id}/contacts", data=form)
     assert added.status_code == 303
     zhao = row_of(section(client.get(f"/cases/{case_id}").text, "confirmed"), "zhao-min")

@@ -35,6 +35,7 @@ class AuditAction(enum.StrEnum):
     case_change = "case_change"  # reported, reclassified, re-dated, isolated, outcome
     contact_decision = "contact_decision"  # a candidate confirmed (with its tier) or dismissed
     contact_change = "contact_change"  # follow-up status and notes
+    assist_request = "assist_request"  # a cross-region assistance request (协查) filed for a named person
     test_result = "test_result"  # a test result entered or withdrawn
     policy_change = "policy_change"  # another policy edition put in force
     code_review = "code_review"  # an investigator's review decision on a health code

@@ -135,6 +135,7 @@ def actions_for(actor: Actor) -> list[Action]:
         )
         actions.append(Action("/contacts", "Contacts", "Contacts in your regions and their follow-up."))
     if actor.has(Role.investigator):
+        actions.append(Action("/assist", "Assistance requests", "Other regions asking you to confirm their contacts."))
         actions.append(Action("/appeals", "Appeals", "Residents asking for their code to be reviewed."))
     if Role.venue_operator in actor.roles:
         actions.append(Action("/venues", "My venues", "Register venues, print their place codes, see who is in."))

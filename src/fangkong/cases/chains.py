@@ -2,7 +2,8 @@
 
 A contact of case A whose person later became case B links A → B. A cluster is everything reachable from one case
 along those links, in either direction, within the cases the actor may read. The graph holds the cluster's cases
-and the contacts of each (dismissed candidates left out), with the evidence on each edge.
+and the contacts of each that the actor may read (dismissed candidates left out; so are the contacts another region
+made in answer to an assistance request), with the evidence on each edge.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction
 from fangkong.cases.contacts import evidence_for
 from fangkong.cases.models import Case, Contact, ContactEvidence, ContactStatus, EvidenceKind
-from fangkong.cases.scope import get_case, readable_cases
+from fangkong.cases.scope import get_case, readable_cases, readable_contacts
 from fangkong.core.config import city_zone
 from fangkong.people.models import Person
 
@@ -124,7 +125,7 @@ def chain(db: Session, *, actor: Actor, case_id: int) -> Chain:
     contacts = db.execute(
         select(Contact, Person.ref, Person.name)
         .join(Person, Person.id == Contact.person_id)
-        .where(Contact.case_id.in_(case_ids), Contact.status != ContactStatus.dismissed)
+        .where(Contact.case_id.in_(case_ids), Contact.status != ContactStatus.dismissed, readable_contacts(actor))
         .order_by(Contact.id)
     ).all()
     evidence = evidence_for(db, contact_ids=[c.id for c, _, _ in contacts])

@@ -1,4 +1,5 @@
-"""`fangkong case confirm` and `fangkong contacts`: cases and their contacts from the command line."""
+"""`fangkong case confirm|add-contact`, `fangkong contacts` and `fangkong assist list|decide`: cases, their contacts
+and cross-region assistance requests (协查) from the command line, through the same services as the API."""
 
 from __future__ import annotations
 
@@ -86,6 +87,116 @@ def contacts(
     out.print(f"{len(rows)} candidates and contacts")
 
 
+@case_app.command("add-contact")
+def add_contact(
+    case: Annotated[int, typer.Option("--case", help="The case id.")],
+    note: Annotated[str, typer.Option("--note", help="What the interview found.")],
+    person: Annotated[str, typer.Option("--person", help="The person's ref.")] = "",
+    id_number: Annotated[str, typer.Option("--id-number", help="Instead of --person: their ID number.")] = "",
+    tier: Annotated[str, typer.Option("--tier", help="close, secondary or companion.")] = "close",
+    start: Annotated[str | None, typer.Option("--from", help="Exposure start (ISO 8601 with offset).")] = None,
+    end: Annotated[str | None, typer.Option("--until", help="Exposure end (ISO 8601 with offset).")] = None,
+    venue: Annotated[str, typer.Option("--venue", help="Where, in words.")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Name a contact of a case from an interview. A person of your regions becomes a confirmed contact (its id is
+    printed); anyone else is an assistance request to their region (its id and "pending" are printed, the same
+    whether the ref or number matches anyone)."""
+    from fangkong.cases.assist import Named, name_contact
+    from fangkong.cases.contacts import Interview
+    from fangkong.cases.models import AssistRequest, ContactTier
+
+    try:
+        chosen = ContactTier(tier)
+    except ValueError:
+        raise fail(f"--tier {tier!r} is not one of close, secondary, companion") from None
+    interview = Interview(note, instant(start, "--from"), instant(end, "--until"), venue)
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        made = name_contact(db, actor=acting(db, as_user), keys=rt.keys, case_id=case,
+                            named=Named(person, id_number), tier=chosen, interview=interview)  # fmt: skip
+        line = f"assistance request {made.id}: pending" if isinstance(made, AssistRequest) else f"contact {made.id}"
+    typer.echo(line)
+
+
+assist_app = typer.Typer(
+    help="Cross-region assistance requests (协查): people of your regions named by other regions' investigators.",
+    no_args_is_help=True,
+)
+
+
+@assist_app.command("list")
+def assist_list(
+    sent: Annotated[
+        bool, typer.Option("--sent", help="The requests of your regions' cases, and their answers.")
+    ] = False,
+    status: Annotated[str, typer.Option("--status", help="pending (the inbox's default), confirmed, dismissed.")] = "",
+    as_json: AsJson = False,
+    as_user: AsUser = None,
+) -> None:
+    """The requests addressed to your regions, oldest first with how long each has waited (each shown is
+    audited); or, with --sent, those your regions filed, with the decision only."""
+    from fangkong.cases import assist
+    from fangkong.cases.models import AssistStatus
+    from fangkong.cases.schemas import AssistIncoming, AssistSent
+
+    try:
+        chosen = AssistStatus(status) if status else None
+    except ValueError:
+        raise fail(f"--status {status!r} is not one of pending, confirmed, dismissed") from None
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        actor = acting(db, as_user)
+        if sent:
+            outgoing = [AssistSent.of(r) for r in assist.sent(db, actor=actor, status=chosen)]
+        else:
+            incoming = [
+                AssistIncoming.of(r) for r in assist.inbox(db, actor=actor, status=chosen or AssistStatus.pending)
+            ]
+    rows: list[AssistSent] | list[AssistIncoming] = outgoing if sent else incoming
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
+        return
+    if sent:
+        table = Table("id", "case", "named", "tier", "filed", "status", "answered by")
+        for o in outgoing:
+            table.add_row(str(o.id), str(o.case_id), o.person_ref or o.id_number_masked or "", o.tier.value,
+                          o.filed_at.isoformat(), (o.decided_tier or o.status).value,
+                          o.decided_by_region_name or "")  # fmt: skip
+    else:
+        table = Table("id", "waited", "from", "case", "person", "tier", "note")
+        for i in incoming:
+            who = f"{i.person_ref} {i.person_name}" if i.matched else "(matches nobody)"
+            table.add_row(str(i.id), f"{i.waited_seconds // 3600} h {i.waited_seconds % 3600 // 60} min",
+                          i.from_region_name, str(i.case_id), who, i.tier.value, i.note)  # fmt: skip
+    out.print(table)
+    out.print(f"{len(rows)} requests")
+
+
+@assist_app.command("decide")
+def assist_decide(
+    request: Annotated[int, typer.Argument(help="The request id.")],
+    decision: Annotated[str, typer.Option("--decision", help="close, secondary, companion or dismiss.")],
+    reason: Annotated[str, typer.Option("--reason", help="Required to dismiss; kept with the decision.")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Answer a request addressed to your regions: confirm the person as a contact of the requester's case (their
+    code changes now), or dismiss it with a reason."""
+    from fangkong.cases import assist
+    from fangkong.cases.contacts import Decision
+
+    try:
+        chosen = Decision(decision)
+    except ValueError:
+        raise fail(f"--decision {decision!r} is not one of close, secondary, companion, dismiss") from None
+    rt = runtime()
+    with domain_errors(), rt.database.unit_of_work() as db:
+        answered = assist.decide(db, actor=acting(db, as_user), request_id=request, decision=chosen, reason=reason)
+        line = f"assistance request {answered.id}: {(answered.decided_tier or answered.status).value}"
+    typer.echo(line)
+
+
 def register(app: typer.Typer, imports: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.command("contacts")(contacts)
+    app.add_typer(assist_app, name="assist")

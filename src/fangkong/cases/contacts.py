@@ -1,6 +1,9 @@
 """Contacts of a case: candidates proposed by tracing (co-presence from check-ins, the household), the
 investigator's decisions, manual contacts from interviews, secondary tracing and follow-up.
 
+A contact named in an interview is made here only for a person of the investigator's own regions; anyone else
+is an assistance request to their region (assist.py), whose answer makes the contact here in that region's hands.
+
 Tracing proposes; only an investigator decides. A new tracing run refreshes the evidence of candidates nobody has
 decided on yet and adds new ones; it never touches a decided contact.
 """
@@ -19,6 +22,7 @@ from fangkong.auth import audit
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction
 from fangkong.cases.models import (
+    AssistRequest,
     Case,
     CaseCause,
     CaseChange,
@@ -32,9 +36,9 @@ from fangkong.cases.models import (
     EvidenceKind,
     FollowUp,
 )
-from fangkong.cases.scope import get_case, get_contact
+from fangkong.cases.scope import get_contact
 from fangkong.core import causes, clock, facts
-from fangkong.core.errors import Conflict, Invalid, NotFound
+from fangkong.core.errors import Conflict, Invalid
 from fangkong.people.models import Person
 from fangkong.policy.service import TracingPolicy, policy_in_force
 from fangkong.tracing.service import traced_contacts
@@ -151,10 +155,11 @@ def _apply(
     for person_id in ids:
         proposal, contact = proposals[person_id], existing.get(person_id)
         if contact is None:
+            # Traced from a contact the case's side does not read: neither are these.
             contact = Contact(case_id=case.id, person_id=person_id, region_id=regions[person_id],
                               via_contact_id=via.id if via else None, proposed_tier=proposal.tier,
                               status=ContactStatus.candidate, overlap_seconds=proposal.overlap_seconds,
-                              created_at=now)  # fmt: skip
+                              created_at=now, request_id=via.request_id if via else None)  # fmt: skip
             db.add(contact)
             created.append((contact, proposal))
         elif contact.status is ContactStatus.candidate and contact.via_contact_id == (via.id if via else None):
@@ -238,6 +243,12 @@ def decide(db: Session, *, actor: Actor, contact_id: int, decision: Decision, re
     """Confirm a candidate (or re-tier a contact) as close, secondary or companion, or dismiss it with a reason.
     Confirming a close contact traces their own contacts as secondary candidates."""
     contact = get_contact(db, actor=actor, contact_id=contact_id, for_change=True)
+    return decide_contact(db, actor=actor, contact=contact, decision=decision, reason=reason)
+
+
+def decide_contact(db: Session, *, actor: Actor, contact: Contact, decision: Decision, reason: str = "") -> Contact:
+    """`decide` for a contact the caller has checked the actor may decide on; the code changes here, through
+    PersonFactsChanged."""
     reason = reason.strip()
     was_close = contact.status is ContactStatus.confirmed and contact.tier is ContactTier.close
     if decision is Decision.dismiss:
@@ -291,38 +302,56 @@ def follow_up(
     return contact
 
 
-def add_contact(
-    db: Session, *, actor: Actor, case_id: int, person_ref: str, tier: ContactTier, note: str,
-    start: dt.datetime | None = None, end: dt.datetime | None = None, venue: str = "",
+@dataclass(frozen=True, slots=True)
+class Interview:
+    """What an investigator typed about a contact named in an interview: the note and, if known, when and where."""
+
+    note: str
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    venue: str = ""
+
+    def checked(self) -> Interview:
+        note = self.note.strip()
+        if not note:
+            raise Invalid("say what the interview found, e.g. 'dinner together at home on 3-18'")
+        start, end = self.start, self.end
+        if (start is None) != (end is None) or (start is not None and end is not None and end <= start):
+            raise Invalid("give both the start and the end of the exposure, the end after the start, or neither")
+        return Interview(note, start, end, self.venue.strip())
+
+
+def interview_contact(
+    db: Session, *, actor: Actor, case: Case, person: Person, interview: Interview, tier: ContactTier,
+    decision: Decision, reason: str, request: AssistRequest | None = None,
 ) -> Contact:  # fmt: skip
-    """A contact named in an interview, confirmed at once with the investigator's evidence. A person already
-    proposed for the case is confirmed with the new evidence added."""
-    case = get_case(db, actor=actor, case_id=case_id, for_change=True)
-    note = note.strip()
-    if not note:
-        raise Invalid("say what the interview found, e.g. 'dinner together at home on 3-18'")
-    if (start is None) != (end is None) or (start is not None and end is not None and end <= start):
-        raise Invalid("give both the start and the end of the exposure, the end after the start, or neither")
-    person = db.execute(select(Person).where(Person.ref == person_ref)).scalar_one_or_none()
-    if person is None:
-        raise NotFound("no person with ref %(ref)s", ref=person_ref)
+    """A contact named in an interview, decided at once with the interview as its evidence. A person already
+    proposed for the case is decided with the new evidence added. The caller has checked that the actor may: an
+    investigator of the case's region naming a person of their own regions, or (`request`) the person's region
+    answering an assistance request, whose new contact the case's side does not read."""
     if person.id == case.person_id:
         raise Invalid("a case is not their own contact")
     contact = db.execute(
         select(Contact).where(Contact.case_id == case.id, Contact.person_id == person.id)
     ).scalar_one_or_none()
-    now = clock.now()
     if contact is None:
         contact = Contact(case_id=case.id, person_id=person.id, region_id=person.region_id, proposed_tier=tier,
-                          status=ContactStatus.candidate, overlap_seconds=0, created_at=now)  # fmt: skip
+                          status=ContactStatus.candidate, overlap_seconds=0, created_at=clock.now(),
+                          request_id=request.id if request else None)  # fmt: skip
         db.add(contact)
         db.flush()
-        _event(db, contact, actor, ContactChange.proposed, reason=note, params={"source": "interview"})
-    db.add(ContactEvidence(contact_id=contact.id, kind=EvidenceKind.interview, start=start, end=end,
-                           venue_name=venue.strip() or None, note=note))  # fmt: skip
+        if request is None:
+            _event(db, contact, actor, ContactChange.proposed, reason=interview.note, params={"source": "interview"})
+        else:  # proposed by the requester, in their words
+            db.add(ContactEvent(contact_id=contact.id, at=clock.now(), change=ContactChange.proposed,
+                                params=causes.dump_params({"source": "assist", "request": request.id}),
+                                reason=interview.note, actor_user_id=request.requested_by_user_id,
+                                actor_username=request.requested_by))  # fmt: skip
+    db.add(ContactEvidence(contact_id=contact.id, kind=EvidenceKind.interview, start=interview.start,
+                           end=interview.end, venue_name=interview.venue or None, note=interview.note))  # fmt: skip
     db.flush()
     _set_exposure(contact, evidence_for(db, contact_ids=[contact.id]).get(contact.id, []))
-    return decide(db, actor=actor, contact_id=contact.id, decision=Decision(tier.value), reason=note)
+    return decide_contact(db, actor=actor, contact=contact, decision=decision, reason=reason)
 
 
 def _link_existing_case(db: Session, contact: Contact) -> None:

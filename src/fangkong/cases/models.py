@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core import causes, clock
@@ -181,6 +181,11 @@ class Contact(Base):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     became_case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="SET NULL"), index=True)
+    # Made by another region's answer to an assistance request (协查), or traced from such a contact: the case's
+    # side learns the decision from the request, never who the person is; only the person's region reads it.
+    # (No ON DELETE: SQLite adds the column in place with an inline REFERENCES whose action reflection cannot
+    # read; requests are never deleted anyway.)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("assist_request.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
@@ -221,3 +226,74 @@ class ContactEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     actor_username: Mapped[str] = mapped_column(String(64))
+
+
+class AssistStatus(enum.StrEnum):
+    pending = "pending"  # 待协查: filed, waiting for the receiving region
+    confirmed = "confirmed"  # the person's region confirmed the contact (and made the contact record)
+    dismissed = "dismissed"  # the receiving region dismissed it with a reason (including "no such person")
+
+
+class NamedBy(enum.StrEnum):
+    ref = "ref"
+    id_number = "id_number"
+
+
+class AssistRequest(Base):
+    """A cross-region assistance request (协查): an investigator named, for their case, a person outside their
+    regions. It carries only what the requester supplied; the person is resolved here, server-side, and the
+    request is addressed to the person's own region (or, when the name matches nobody, to the top of the
+    requester's region tree). `status` is the current state; every change is an `assist_event` row."""
+
+    __tablename__ = "assist_request"
+    __table_args__ = (Index("ix_assist_request_to_region_id_status_filed_at", "to_region_id", "status", "filed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="RESTRICT"), index=True)
+    # The requester's unit (their grant's region, e.g. a district), as the receiving side is told: the case's
+    # own region would name the case's grid. Who may read the request on the requesting side follows the case.
+    from_region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
+    to_region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
+    # Who was named, as the requester named them: a ref as typed, or an ID number kept as its keyed lookup hash
+    # (people.pii) and its masked form, never in clear. `person_id` is what the registry matched, if anyone.
+    named_by: Mapped[NamedBy] = mapped_column(enum_type(NamedBy, 16))
+    person_ref: Mapped[str | None] = mapped_column(String(64))
+    id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    id_masked: Mapped[str | None] = mapped_column(String(32))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    tier: Mapped[ContactTier] = mapped_column(enum_type(ContactTier, 16))
+    exposure_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    exposure_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text)
+    status: Mapped[AssistStatus] = mapped_column(enum_type(AssistStatus, 16))
+    filed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_tier: Mapped[ContactTier | None] = mapped_column(enum_type(ContactTier, 16, name="assistdecidedtier"))
+    # The region of the deciding investigator's grant: what the requester is told answered them.
+    decided_region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
+
+
+class AssistChange(enum.StrEnum):
+    filed = "filed"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+class AssistEvent(Base):
+    """Append-only: the filing and the decision of a request, with actor and reason. `params` (JSON): confirmed
+    {"contact": id, "tier"}; `reason` is the person's own words (the requester's note, the decision's reason)."""
+
+    __tablename__ = "assist_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("assist_request.id", ondelete="RESTRICT"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    change: Mapped[AssistChange] = mapped_column(enum_type(AssistChange, 16, constraint=False))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_username: Mapped[str] = mapped_column(String(64))
+    actor_region_code: Mapped[str | None] = mapped_column(String(20))

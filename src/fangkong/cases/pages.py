@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
 from fangkong.auth.page_deps import FormActor, PageActor, shell
-from fangkong.cases import contacts, page_reads, service
+from fangkong.cases import assist, contacts, page_reads, service
 from fangkong.cases.labels import LABELS
 from fangkong.cases.models import (
     Case,
@@ -293,6 +293,7 @@ def case_page(
         "person": person,
         "region": db.get(Region, case.region_id),
         "timeline": [(e, event_value(e, _)) for e in events],
+        "assist_sent": assist.sent(db, actor=actor, case_id=case.id, limit=None),
         "classifications": list(Classification),
         "severities": list(Severity),
         "outcomes": list(CaseOutcome),

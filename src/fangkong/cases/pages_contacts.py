@@ -1,6 +1,7 @@
 """Pages for contacts: the list across the reader's regions, and the forms of the case page that act on contacts
-(decide on a candidate, follow a contact up, add one from an interview). Decisions and follow-ups posted by htmx
-answer with the case page's contacts section alone; posted as plain forms they redirect back (post/redirect/get).
+(decide on a candidate, follow a contact up, add one from an interview, which for a person of another region files
+an assistance request instead). Decisions and follow-ups posted by htmx answer with the case page's contacts
+section alone; posted as plain forms they redirect back (post/redirect/get). The assistance inbox is pages_assist.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from sqlalchemy.orm import Session
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
 from fangkong.auth.page_deps import FormActor, PageActor
-from fangkong.cases import contacts, page_reads, service
-from fangkong.cases.models import ContactStatus, ContactTier, FollowUp
+from fangkong.cases import assist, contacts, page_reads, service
+from fangkong.cases.models import AssistRequest, ContactStatus, ContactTier, FollowUp
 from fangkong.cases.pages import PAGE_SIZE, case_page, contacts_fragment, labeler, page_context
 from fangkong.cases.scope import get_case, get_contact
-from fangkong.core.deps import DbSession
+from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Conflict, Invalid, NotFound
 from fangkong.core.inputs import PageNumber, RowId
 from fangkong.people.models import Person
@@ -175,24 +176,30 @@ def add_contact(
     request: Request,
     case_id: RowId,
     db: DbSession,
+    keys: Keys,
     actor: FormActor,
     person_ref: Annotated[str, Form(max_length=64)] = "",
+    id_number: Annotated[str, Form(max_length=32)] = "",
     tier: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     start: Annotated[str, Form(max_length=30)] = "",
     end: Annotated[str, Form(max_length=30)] = "",
     venue: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """A contact named in an interview, confirmed at once with the investigator's note as its evidence."""
+    """A contact named in an interview, confirmed at once with the investigator's note as its evidence; or, for a
+    person outside the investigator's regions, an assistance request to their region (the case page lists it)."""
+    # The ID number is not shown again: the form comes back without it.
     typed = {"person_ref": person_ref, "tier": tier, "note": note, "start": start, "end": end, "venue": venue}
     get_case(db, actor=actor, case_id=case_id, for_change=True)  # so that a NotFound below is the person's
     with form_errors(request, db, catch=(Invalid, Conflict, NotFound)) as failed:
-        contact = contacts.add_contact(
-            db, actor=actor, case_id=case_id, person_ref=person_ref.strip(),
-            tier=parse_choice(ContactTier, tier) or ContactTier.close, note=note, start=parse_local_time(start),
-            end=parse_local_time(end), venue=venue,
+        made = assist.name_contact(
+            db, actor=actor, keys=keys, case_id=case_id, named=assist.Named(person_ref, id_number),
+            tier=parse_choice(ContactTier, tier) or ContactTier.close,
+            interview=contacts.Interview(note, parse_local_time(start), parse_local_time(end), venue),
         )  # fmt: skip
     if failed:
         return case_page(request, db, actor, case_id, errors={"add": failed.message}, forms={"add": typed},
                          status=failed.status)  # fmt: skip
-    return RedirectResponse(f"/cases/{case_id}#contact-{contact.id}", status_code=303)
+    if isinstance(made, AssistRequest):
+        return RedirectResponse(f"/cases/{case_id}#assist-{made.id}", status_code=303)
+    return RedirectResponse(f"/cases/{case_id}#contact-{made.id}", status_code=303)

@@ -7,9 +7,11 @@ from dataclasses import asdict
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from fangkong.cases.assist import Incoming, Sent
 from fangkong.cases.chains import Chain
 from fangkong.cases.contacts import Decision, TraceSummary
 from fangkong.cases.models import (
+    AssistStatus,
     Case,
     CaseOutcome,
     Classification,
@@ -18,6 +20,7 @@ from fangkong.cases.models import (
     ContactTier,
     EvidenceKind,
     FollowUp,
+    NamedBy,
     Severity,
 )
 from fangkong.cases.service import CaseChangeRequest, CaseRow, ContactRow
@@ -169,12 +172,15 @@ class ContactRead(BaseModel):
 
 
 class ContactCreate(Input):
-    """A contact named in an interview, confirmed at once with its evidence."""
+    """A contact named in an interview, by ref or by ID number: confirmed at once with its evidence when the
+    person lives in the investigator's regions (201), otherwise an assistance request to the person's region
+    (202), answered the same whether the ref or number matches anyone."""
 
     multiline = frozenset({"note"})
 
     case_id: BodyId
-    person_ref: str
+    person_ref: str = Field("", max_length=64)
+    id_number: str = Field("", max_length=32, description="instead of a ref: the ID number the case gave")
     tier: ContactTier = ContactTier.close
     note: str = Field(min_length=1, max_length=2000, description="what the interview found")
     start: AwareDatetime | None = None
@@ -241,3 +247,76 @@ class ChainRead(BaseModel):
             nodes=[ChainNode(**asdict(n)) for n in chain.nodes],
             edges=[ChainEdge(**asdict(e)) for e in chain.edges],
         )
+
+
+class AssistFiled(BaseModel):
+    """An assistance request filed (202): its id and "pending", whoever the ref or number names, if anyone."""
+
+    id: int
+    status: AssistStatus
+
+
+class AssistSent(BaseModel):
+    """A request as its requester sees it: what they supplied (an ID number masked) and the decision."""
+
+    id: int
+    case_id: int
+    named_by: NamedBy
+    person_ref: str | None = Field(description="the ref as typed")
+    id_number_masked: str | None = Field(description="the ID number as typed, masked")
+    tier: ContactTier
+    exposure_start: dt.datetime | None
+    exposure_end: dt.datetime | None
+    venue: str
+    note: str
+    status: AssistStatus
+    filed_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_tier: ContactTier | None
+    decided_by_region_code: str | None
+    decided_by_region_name: str | None
+
+    @classmethod
+    def of(cls, row: Sent) -> AssistSent:
+        r = row.request
+        return cls(id=r.id, case_id=r.case_id, named_by=r.named_by, person_ref=r.person_ref,
+                   id_number_masked=r.id_masked, tier=r.tier, exposure_start=r.exposure_start,
+                   exposure_end=r.exposure_end, venue=r.venue, note=r.note, status=r.status, filed_at=r.filed_at,
+                   decided_at=r.decided_at, decided_tier=r.decided_tier, decided_by_region_code=row.decided_by_code,
+                   decided_by_region_name=row.decided_by)  # fmt: skip
+
+
+class AssistIncoming(BaseModel):
+    """A request as the receiving region sees it: the requester's words, whom the registry matched, the wait."""
+
+    id: int
+    case_id: int
+    from_region_name: str
+    requested_by: str
+    named_by: NamedBy
+    typed_ref: str | None
+    id_number_masked: str | None
+    matched: bool
+    person_ref: str | None
+    person_name: str | None
+    tier: ContactTier
+    exposure_start: dt.datetime | None
+    exposure_end: dt.datetime | None
+    venue: str
+    note: str
+    status: AssistStatus
+    filed_at: dt.datetime
+    waited_seconds: int = Field(description="since it was filed, until it was answered or now")
+    decided_at: dt.datetime | None
+    decided_tier: ContactTier | None
+
+    @classmethod
+    def of(cls, row: Incoming) -> AssistIncoming:
+        r = row.request
+        return cls(id=r.id, case_id=r.case_id, from_region_name=row.from_region, requested_by=r.requested_by,
+                   named_by=r.named_by, typed_ref=r.person_ref, id_number_masked=r.id_masked,
+                   matched=row.person_ref is not None, person_ref=row.person_ref, person_name=row.person_name,
+                   tier=r.tier, exposure_start=r.exposure_start, exposure_end=r.exposure_end, venue=r.venue,
+                   note=r.note, status=r.status, filed_at=r.filed_at,
+                   waited_seconds=int(row.waited.total_seconds()), decided_at=r.decided_at,
+                   decided_tier=r.decided_tier)  # fmt: skip

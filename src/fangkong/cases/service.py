@@ -312,7 +312,8 @@ def list_contacts(
     stmt = select(Contact, Person.ref, Person.name).join(Person, Person.id == Contact.person_id)
     if case_id is not None:
         case = get_case(db, actor=actor, case_id=case_id)
-        stmt = stmt.where(Contact.case_id == case.id).order_by(
+        # readable_contacts: not those another region made in answer to this case's assistance requests
+        stmt = stmt.where(Contact.case_id == case.id, readable_contacts(actor)).order_by(
             Contact.status, Contact.overlap_seconds.desc(), Person.ref
         )
     else:

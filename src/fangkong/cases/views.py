@@ -1,16 +1,20 @@
-"""Cases and contacts API: `/api/cases`, `/api/contacts`. Investigators change, commanders read, both within their
-regions; the services scope and audit everything."""
+"""Cases and contacts API: `/api/cases`, `/api/contacts`, `/api/assist` (cross-region assistance requests).
+Investigators change, commanders read, both within their regions; the services scope and audit everything."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from fangkong.auth.deps import CurrentActor
-from fangkong.cases import chains, contacts, service
-from fangkong.cases.models import Classification, ContactStatus, ContactTier, FollowUp
+from fangkong.cases import assist, chains, contacts, service
+from fangkong.cases.models import AssistRequest, AssistStatus, Classification, ContactStatus, ContactTier, FollowUp
 from fangkong.cases.schemas import (
+    AssistFiled,
+    AssistIncoming,
+    AssistSent,
     CaseCreate,
     CaseListItem,
     CaseRead,
@@ -24,7 +28,7 @@ from fangkong.cases.schemas import (
     TraceRead,
 )
 from fangkong.cases.scope import get_contact
-from fangkong.core.deps import DbSession
+from fangkong.core.deps import DbSession, Keys
 from fangkong.core.inputs import MAX_ROW_ID, Offset, RowId
 from fangkong.people.models import Person
 
@@ -110,11 +114,23 @@ def list_contacts(
     return [ContactRead.of(r) for r in rows]
 
 
-@router.post("/contacts", response_model=ContactRead, status_code=201)
-def add_contact(db: DbSession, actor: CurrentActor, body: ContactCreate) -> ContactRead:
-    contact = contacts.add_contact(db, actor=actor, case_id=body.case_id, person_ref=body.person_ref, tier=body.tier,
-                                   note=body.note, start=body.start, end=body.end, venue=body.venue)  # fmt: skip
-    return _contact_read(db, actor, contact.id)
+@router.post(
+    "/contacts", response_model=ContactRead, status_code=201,
+    responses={202: {"model": AssistFiled, "description": "The person is not of your regions: an assistance "
+                     "request was filed to their region (the same answer when the ref or number matches nobody)"}},
+)  # fmt: skip
+def add_contact(db: DbSession, keys: Keys, actor: CurrentActor, body: ContactCreate) -> ContactRead | JSONResponse:
+    """Name a contact of a case from an interview, by ref or by ID number."""
+    made = assist.name_contact(
+        db, actor=actor, keys=keys, case_id=body.case_id, named=assist.Named(body.person_ref, body.id_number),
+        tier=body.tier, interview=contacts.Interview(body.note, body.start, body.end, body.venue),
+    )  # fmt: skip
+    if isinstance(made, AssistRequest):
+        filed = AssistFiled(id=made.id, status=made.status)
+        return JSONResponse(
+            filed.model_dump(mode="json"), status_code=202, headers={"Location": f"/api/assist/sent/{made.id}"}
+        )
+    return _contact_read(db, actor, made.id)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactRead)
@@ -133,3 +149,51 @@ def decide(db: DbSession, actor: CurrentActor, contact_id: RowId, body: Decision
 def follow_up(db: DbSession, actor: CurrentActor, contact_id: RowId, body: FollowUpIn) -> ContactRead:
     contacts.follow_up(db, actor=actor, contact_id=contact_id, status=body.status, note=body.note, at=body.at)
     return _contact_read(db, actor, contact_id)
+
+
+# --- cross-region assistance requests (协查) -------------------------------------------------------------------
+
+
+@router.get("/assist/inbox", response_model=list[AssistIncoming])
+def assist_inbox(
+    db: DbSession,
+    actor: CurrentActor,
+    status: Annotated[AssistStatus | None, Query(description="pending when left out")] = AssistStatus.pending,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+) -> list[AssistIncoming]:
+    """Requests addressed to your regions, oldest first, with how long each has waited. Each one shown is audited."""
+    rows = assist.inbox(db, actor=actor, status=status, limit=limit, offset=offset)
+    return [AssistIncoming.of(r) for r in rows]
+
+
+@router.get("/assist/inbox/{request_id}", response_model=AssistIncoming)
+def assist_incoming(db: DbSession, actor: CurrentActor, request_id: RowId) -> AssistIncoming:
+    return AssistIncoming.of(assist.read_incoming(db, actor=actor, request_id=request_id))
+
+
+@router.post("/assist/inbox/{request_id}/decision", response_model=AssistIncoming)
+def assist_decide(db: DbSession, actor: CurrentActor, request_id: RowId, body: DecisionIn) -> AssistIncoming:
+    """Confirm the named person as a contact of the requester's case (their code changes now), or dismiss the
+    request with a reason."""
+    assist.decide(db, actor=actor, request_id=request_id, decision=body.decision, reason=body.reason)
+    return AssistIncoming.of(assist.read_incoming(db, actor=actor, request_id=request_id))
+
+
+@router.get("/assist/sent", response_model=list[AssistSent])
+def assist_sent(
+    db: DbSession,
+    actor: CurrentActor,
+    case: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="one case's requests")] = None,
+    status: AssistStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+) -> list[AssistSent]:
+    """Requests filed for cases of your regions, newest first: what you supplied and the decision."""
+    rows = assist.sent(db, actor=actor, case_id=case, status=status, limit=limit, offset=offset)
+    return [AssistSent.of(r) for r in rows]
+
+
+@router.get("/assist/sent/{request_id}", response_model=AssistSent)
+def assist_sent_one(db: DbSession, actor: CurrentActor, request_id: RowId) -> AssistSent:
+    return AssistSent.of(assist.read_sent(db, actor=actor, request_id=request_id))
