@@ -86,7 +86,7 @@ def test_it_lands_each_role_on_its_own_home_after_logging_in(
 def test_it_refuses_a_wrong_password_with_a_clear_message_in_chinese_and_english(
     live_server: str, demo_city: DemoCity, new_page: Callable[..., Any], screenshot: Shot
 ) -> None:
-    # One wrong attempt per account (of the 5 allowed), so the other tests can still log in as them.
+    # One wrong attempt per account (the first few cost no wait), so the other tests can still log in as them.
     for viewport, locale, username, message in (
         ("phone", "zh-CN", "venue_operator", "用户名或密码错误。"),
         ("phone", "en-US", "lab", "Wrong username or password."),

@@ -11,12 +11,16 @@ from fangkong.auth import service
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import Channel
 from fangkong.auth.models import User
-from fangkong.auth.sessions import SESSION_COOKIE, SessionCodec
+from fangkong.auth.sessions import SESSION_COOKIE, DeviceCodec, SessionCodec
 from fangkong.core.deps import DbSession, get_runtime
 
 
 def session_codec(request: Request) -> SessionCodec:
     return SessionCodec(get_runtime(request).keys.signing_seed)
+
+
+def device_codec(request: Request) -> DeviceCodec:
+    return DeviceCodec(get_runtime(request).keys.signing_seed)
 
 
 def client_address(request: Request) -> str:

@@ -84,6 +84,8 @@ class LoginAttempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
+    # The source the throttle counts the attempt under: the client's address, or "device:<id>" for a browser with
+    # the account's known-device cookie (auth/throttle.py).
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     succeeded: Mapped[bool] = mapped_column(Boolean)

@@ -11,16 +11,23 @@ from fastapi.responses import RedirectResponse, Response
 from fangkong.auth import audit, service
 from fangkong.auth.actor import Actor
 from fangkong.auth.audit_models import AuditAction, Channel
-from fangkong.auth.deps import client_address, session_codec
+from fangkong.auth.deps import client_address, device_codec, session_codec
 from fangkong.auth.models import Role, User
 from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, check_csrf, shell
 from fangkong.auth.scope import PEOPLE_READERS
-from fangkong.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_csrf_nonce
+from fangkong.auth.sessions import (
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    new_csrf_nonce,
+)
 from fangkong.core.deps import DbSession
 from fangkong.core.errors import Forbidden
 from fangkong.core.inputs import RowId, control_problem, refuse_control
 from fangkong.web.forms import refuse_form_problem
-from fangkong.web.i18n import request_language, translator
+from fangkong.web.i18n import plural_translator, request_language, translator
 from fangkong.web.pages import safe_local_path
 from fangkong.web.templating import render
 
@@ -70,13 +77,28 @@ def login(
         # Refused before the database sees it (PostgreSQL cannot even compare a text with U+0000 in it).
         refused = refuse_control(*found)
         return _login_page(request, username="", error=_(refused.template, **refused.params), status=422)
+    devices = device_codec(request)
+    device = devices.read(request.cookies.get(DEVICE_COOKIE))
     try:
         user = service.authenticate(
-            db, username=username.strip(), password=password, address=client_address(request), channel=Channel.page
+            db,
+            username=username.strip(),
+            password=password,
+            address=client_address(request),
+            channel=Channel.page,
+            device=device,
         )
-    except service.TooManyAttempts:
-        message = _("Too many failed attempts. Wait 15 minutes, then try again.")
-        return _login_page(request, username=username, error=message, status=429)
+    except service.TooManyAttempts as wait:
+        # A wait, not a lockout: the page says how long, and so does the header for scripts and proxies.
+        n = wait.retry_after
+        message = plural_translator(request_language(request))(
+            "Too many failed attempts. Try again in %(num)d second.",
+            "Too many failed attempts. Try again in %(num)d seconds.",
+            n,
+        )
+        response = _login_page(request, username=username, error=message, status=429)
+        response.headers["Retry-After"] = str(n)
+        return response
     except service.LoginFailed:
         message = _("Wrong username or password.")
         return _login_page(request, username=username, error=message, status=401)
@@ -90,6 +112,15 @@ def login(
         secure=request.url.scheme == "https",
     )
     response.delete_cookie(CSRF_COOKIE)
+    # This browser is now one of the account's known devices: strangers' failed logins will not slow it down.
+    response.set_cookie(
+        DEVICE_COOKIE,
+        devices.issue(known=device, user_id=user.id),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

@@ -1,4 +1,5 @@
-"""Accounts: users and their role grants, passwords, login with throttling, API tokens, and building an Actor."""
+"""Accounts: users and their role grants, passwords, login (throttled: auth/throttle.py), API tokens, and
+building an Actor."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Table, column, func, or_, select, table, update
 from sqlalchemy.orm import Session
 
-from fangkong.auth import audit
+from fangkong.auth import audit, throttle
 from fangkong.auth.actor import Actor, Grant
 from fangkong.auth.audit_models import AuditAction, Channel
 from fangkong.auth.models import ApiToken, LoginAttempt, Role, RoleGrant, User
+from fangkong.auth.sessions import KnownDevice
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from fangkong.regions.models import Region
@@ -27,9 +29,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("fangkong-dummy-password")
 
 MIN_PASSWORD_LENGTH = 10
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_PREFIX = "fk_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
 
 
@@ -41,6 +40,10 @@ class LoginFailed(DomainError):
 class TooManyAttempts(DomainError):
     status_code = 429
     code = "too_many_attempts"
+
+    def __init__(self, template: str, /, *, seconds: int) -> None:
+        super().__init__(template, seconds=seconds)
+        self.retry_after = seconds  # for a Retry-After header
 
 
 class Unauthenticated(DomainError):
@@ -174,56 +177,60 @@ def actor_for(
 # --- login ------------------------------------------------------------------------------------------------------
 
 
-def _recent_failures(db: Session, column: Any, value: str, since: dt.datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
-    )
-    return int(db.execute(stmt).scalar_one())
+def _take_turns(db: Session, *, username: str, source: str) -> None:
+    """Attempts on one account, or from one source, take turns until their transaction ends, so that the
+    failures each one counts include every attempt before it: without this, 100 concurrent wrong passwords all
+    read "no failures yet" on PostgreSQL and 44 of them were checked (issue 13).
 
-
-def _take_turns(db: Session, *, username: str, address: str) -> None:
-    """Attempts on one account, or from one address, take turns until their transaction ends, so that the count
-    of recent failures each one reads includes every attempt before it: without this, 100 concurrent wrong
-    passwords all read "no failures yet" on PostgreSQL and 44 of them were checked (issue 13).
-
-    PostgreSQL: transaction-scoped advisory locks on a hash of the account's and the address's names, taken in
+    PostgreSQL: transaction-scoped advisory locks on a hash of the account's and the source's names, taken in
     one order so that two attempts never wait for each other; they exist for unknown usernames and addresses
     too, and leave no rows behind. SQLite: the transaction began IMMEDIATE (core/db.py), so it already holds the
     database's one write lock, across processes as well."""
     if db.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted({f"user:{username}", f"address:{address}"}):
+    for key in sorted({f"user:{username}", f"address:{source}"}):
         digest = hashlib.blake2b(f"fangkong.login:{key}".encode(), digest_size=8).digest()
         db.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
 
 
-def authenticate(db: Session, *, username: str, password: str, address: str, channel: Channel) -> User:
-    """Check a password, refusing after repeated failures per account or per address (whatever the username).
-    The limits hold under concurrency: at most MAX_FAILURES_PER_ACCOUNT passwords of one account are checked in
-    a window, however many requests arrive at once (_take_turns)."""
+_WAIT_MESSAGES = {
+    throttle.Limit.account: "too many failed logins for this account; try again in %(seconds)s seconds",
+    throttle.Limit.address: "too many failed logins from this address; try again in %(seconds)s seconds",
+}
+
+
+def authenticate(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    channel: Channel,
+    device: KnownDevice | None = None,
+) -> User:
+    """Check a password unless recent failures make this attempt wait (auth/throttle.py: growing delays per
+    account and source, per account from unknown sources and per address; the account's own devices and
+    addresses are not slowed by strangers). `device` is what the request's known-device cookie vouches for.
+
+    The limits hold under concurrency: however many attempts arrive at once, an account is checked at most
+    ACCOUNT_FREE_FAILURES times from unknown sources before the first wait (_take_turns)."""
     name, address = username[:64], address[:64]  # as stored and counted
-    _take_turns(db, username=name, address=address)
-    now = clock.now()
-    since = now - THROTTLE_WINDOW
-    minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-    if _recent_failures(db, LoginAttempt.address, address, since) >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyAttempts(
-            "too many failed logins from this address; try again in %(minutes)s minutes", minutes=minutes
-        )
-    if _recent_failures(db, LoginAttempt.username, name, since) >= MAX_FAILURES_PER_ACCOUNT:
-        raise TooManyAttempts(
-            "too many failed logins for this account; try again in %(minutes)s minutes", minutes=minutes
-        )
     user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    now = clock.now()
+    device_id = device.device_id if device is not None and user is not None and device.knows(user.id) else None
+    # A known device's source is not a row anyone else can make, so looking it up before taking turns is safe;
+    # an address's known status only changes with a success, which a concurrent wrong password never is.
+    source = throttle.source_of(db, username=name, address=address, device_id=device_id, now=now)
+    _take_turns(db, username=name, source=source.key)
+    if (wait := throttle.wait_for(db, username=name, source=source, now=now)) is not None:
+        raise TooManyAttempts(_WAIT_MESSAGES[wait.limit], seconds=wait.seconds(now))
     ok = False
     try:
         ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None and user.is_active
-    db.add(LoginAttempt(username=name, address=address, at=now, succeeded=ok))
+    db.add(LoginAttempt(username=name, address=source.key, at=now, succeeded=ok))
     db.flush()
     if not ok or user is None:
         raise LoginFailed("wrong username or password")
