@@ -72,3 +72,13 @@ def test_validation_errors_speak_the_callers_language(client: TestClient) -> Non
     )
     chinese = client.get("/api/regions/210802/subtree", params={"level": "county"}, headers={"accept-language": "zh"})
     assert chinese.json()["error"]["message"].startswith("level 必须是以下之一：")
+
+
+def test_a_body_that_is_not_utf8_is_refused_as_invalid_json(client: TestClient) -> None:
+    # Found by the fuzzer (test_schemathesis.py): FastAPI answered 400 "There was an error parsing the body",
+    # a status no operation declares, for bytes that do not decode.
+    for body in (b"\xff", b"\x00\x00\x00\x00\x00"):
+        response = client.post("/api/cases", content=body, headers={"content-type": "application/json",
+                                                                       "accept-language": "en"})  # fmt: skip
+        assert response.status_code == 422
+        assert response.json() == {"error": {"code": "invalid", "message": "the request body is not valid JSON"}}
