@@ -104,10 +104,13 @@ class _Application(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         return Edge(super().build_middleware_stack(), **self.edge)
 
+    _declared: dict[str, Any] | None = None
+
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()  # cached by FastAPI until the routes change
-        if ErrorBody.__name__ not in schema.get("components", {}).get("schemas", {}):
+        if schema is not self._declared:
             declare_errors(schema, self.routes)
+            self._declared = schema
         return schema
 
 
