@@ -72,3 +72,33 @@ def test_validation_errors_speak_the_callers_language(client: TestClient) -> Non
     )
     chinese = client.get("/api/regions/210802/subtree", params={"level": "county"}, headers={"accept-language": "zh"})
     assert chinese.json()["error"]["message"].startswith("level 必须是以下之一：")
+
+
+def test_a_body_that_is_not_utf8_is_refused_as_invalid_json(client: TestClient) -> None:
+    # Found by the fuzzer (test_schemathesis.py): FastAPI answered 400 "There was an error parsing the body",
+    # a status no operation declares, for bytes that do not decode.
+    for body in (b"\xff", b"\x00\x00\x00\x00\x00"):
+        response = client.post("/api/cases", content=body, headers={"content-type": "application/json",
+                                                                       "accept-language": "en"})  # fmt: skip
+        assert response.status_code == 422
+        assert response.json() == {"error": {"code": "invalid", "message": "the request body is not valid JSON"}}
+
+
+def test_the_openapi_document_declares_each_operations_errors_with_the_one_error_shape(client: TestClient) -> None:
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas  # FastAPI's default 422 body, which the API never sends
+    assert schemas["ErrorBody"]["required"] == ["error"]
+    assert schemas["ErrorDetail"]["required"] == ["code", "message"]
+    assert schemas["ErrorDetail"]["additionalProperties"] is False
+
+    def errors(method: str, path: str) -> dict[str, str]:
+        responses = document["paths"][path][method]["responses"]
+        return {status: r["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                for status, r in responses.items() if status >= "400"}  # fmt: skip
+
+    every = dict.fromkeys(["401", "403", "404", "409", "413", "422"], "ErrorBody")
+    assert errors("post", "/api/contacts") == every  # authenticated, names things, writes, has a body
+    assert errors("get", "/api/cases/{case_id}") == {s: e for s, e in every.items() if s not in ("409", "413")}
+    assert errors("get", "/api/venues/{ref}/occupancy") == {"404": "ErrorBody", "422": "ErrorBody"}  # public
+    assert errors("get", "/api/ping") == {"422": "ErrorBody"}  # every URL is checked for control characters

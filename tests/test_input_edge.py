@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from fangkong.app import create_app
 from fangkong.auth.service import token_hash
@@ -26,11 +27,11 @@ from fangkong.venues.checkin_writer import DoorCheckin, DoorReceipt, checkin_wri
 from fangkong.venues.checkins import Limits
 from fangkong.venues.models import Checkin, CheckinSource
 
-from .cases.test_pages import new_case
+from .cases.test_pages import confirm_through_the_form, new_case
 from .support.cases import outbreak
 from .support.factories import csv_rows
 from .support.venues import door_city
-from .support.web import BROWSER, bearer, csrf, log_in
+from .support.web import BROWSER, bearer, csrf, log_in, run
 
 T = TypeVar("T")
 NUL_REF = "P000\u00000005"
@@ -289,3 +290,58 @@ def test_forms_that_are_not_shown_again_refuse_a_control_character_before_any_se
     made = page_client.post("/tokens", data={"label": "scanner-\x00-7", "csrf_token": token})
     assert made.status_code == 422
     assert "scanner-" not in page_client.get("/tokens").text
+
+
+# --- times out of range --------------------------------------------------------------------------------------------
+
+TIMED = [
+    ("get", "/api/trace", {"person": "wang-fang", "from": "{t}", "to": "2022-03-21T08:00:00+08:00"}, "from"),
+    ("get", "/api/trace", {"person": "wang-fang", "from": "2022-03-16T00:00:00+08:00", "to": "{t}"}, "to"),
+    ("get", "/api/healthcode/people/wang-fang", {"at": "{t}"}, "at"),
+    (
+        "post",
+        "/api/cases",
+        {"person_ref": "li-qiang", "classification": "confirmed", "sampled_at": "{t}"},
+        "sampled_at",
+    ),
+    ("post", "/api/tests", {"person_ref": "li-qiang", "sampled_at": "{t}", "result": "positive"}, "sampled_at"),
+    (
+        "post",
+        "/api/healthcode/stays",
+        {"person_ref": "li-qiang", "area": "上海", "level": "high", "start": "{t}"},
+        "start",
+    ),
+]
+
+
+@pytest.mark.parametrize("t", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"])
+@pytest.mark.parametrize(("method", "url", "values", "field"), TIMED)
+def test_a_time_outside_the_years_1900_to_2099_is_a_422(
+    page_client: TestClient, scene: dict[str, str], method: str, url: str, values: dict[str, str], field: str, t: str
+) -> None:
+    # Found by the fuzzer (test_schemathesis.py): year 1 or 9999 overflowed datetime arithmetic (a trace's look-back,
+    # the change of offset to UTC) on several routes, a 500; elsewhere it was stored.
+    filled = {name: value.format(t=t) for name, value in values.items()}
+    where = "params" if method == "get" else "json"
+    kwargs: dict[str, Any] = {where: filled, "headers": bearer(scene["inv"]) | {"accept-language": "en"}}
+    response = page_client.request(method.upper(), url, **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["message"] == f"{field} must lie in the years 1900–2099"
+
+
+@pytest.mark.parametrize("field", ["isolated_at", "sampled_at", "onset_date"])
+def test_a_form_time_outside_the_years_1900_to_2099_comes_back_with_a_message(
+    page_client: TestClient, field: str
+) -> None:
+    log_in(page_client, "inv")
+    typed = "0001-01-01" if field == "onset_date" else "0001-01-01T00:00"
+    refused = confirm_through_the_form(page_client, **{field: typed})
+    assert refused.status_code == 422
+    assert f"{typed} is outside the years 1900–2099" in refused.text
+
+
+def test_a_command_time_outside_the_years_1900_to_2099_is_one_line(cli: CliRunner, scene: dict[str, str]) -> None:
+    result = run(cli, "trace", "--person", "wang-fang", "--from", "0001-01-01T00:00:00+08:00",
+                 "--to", "2022-03-21T08:00:00+08:00", "--as", "inv")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--from '0001-01-01T00:00:00+08:00' is not in the years 1900–2099" in result.output

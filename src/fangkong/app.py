@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from fangkong import __version__, registry
+from fangkong.auth.deps import bearer_scheme
 from fangkong.auth.sessions import SESSION_COOKIE
 from fangkong.core.config import Settings
 from fangkong.core.deps import DbSession
 from fangkong.core.domains import job_enabled, resolve, run_periodically
-from fangkong.core.errors import DomainError
+from fangkong.core.errors import ERROR_STATUSES, DomainError, ErrorBody
 from fangkong.core.inputs import check_url
 from fangkong.core.runtime import Runtime, get_runtime
 from fangkong.core.validation_messages import describe
@@ -57,6 +61,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # A person's browser navigating outside /api gets a page; programs keep the JSON shape.
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI's answer to a JSON body it cannot decode (not UTF-8): refused like any invalid JSON.
+            message = gettext(request_language(request), "the request body is not valid JSON")
+            return JSONResponse(error_body("invalid", message), status_code=422)
         if wants_html_error(request):
             return error_page(request, exc.status_code, headers=exc.headers)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
@@ -95,6 +103,68 @@ class _Application(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return Edge(super().build_middleware_stack(), **self.edge)
+
+    _declared: dict[str, Any] | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        schema = super().openapi()  # cached by FastAPI until the routes change
+        if schema is not self._declared:
+            declare_errors(schema, self.routes)
+            self._declared = schema
+        return schema
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def error_statuses(route: RouteContext) -> set[int]:
+    """The error statuses an operation can answer, from what it depends on and what it takes.
+
+    422 everywhere: every route checks its URL (core/inputs.check_url) and FastAPI its parameters. 413 where there
+    is a body (web/edge.py). 401 and 403 where credentials are read (auth.deps.bearer_scheme: an unknown or revoked
+    token, or roles that do not allow it). 404 where the operation names something: a path parameter, or for an
+    authenticated caller any query or body (refs, ids, regions; outside one's scope a thing "does not exist").
+    409 for authenticated writes (a duplicate, a decision made already). What a route answers besides, it declares
+    itself (core.errors.error_responses).
+    """
+    dependant = route.dependant
+    authenticated = bearer_scheme in set(_calls(dependant))
+    methods = route.methods or set()
+    statuses = {422}
+    if route.body_field is not None:
+        statuses.add(413)
+    if authenticated:
+        statuses |= {401, 403}
+        if methods & _WRITES:
+            statuses.add(409)
+    if dependant.path_params or (authenticated and (dependant.query_params or route.body_field is not None)):
+        statuses.add(404)
+    return statuses
+
+
+def declare_errors(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
+    """Declare on every operation the errors it can answer, with the one shape app.py renders them in
+    ({"error": {"code", "message"}}), in place of FastAPI's HTTPValidationError that the API never sends."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(body.pop("$defs", {}))
+    components[ErrorBody.__name__] = body
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}}}
+    for route in iter_route_contexts(routes):  # the routes as included: with their prefixes and dependencies
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            responses = schema["paths"][route.path_format][method.lower()]["responses"]
+            for status in sorted(error_statuses(route)):
+                responses[str(status)] = {"description": ERROR_STATUSES[status], "content": content}
 
 
 def _edge_settings(settings: Settings) -> dict[str, Any]:

@@ -94,6 +94,10 @@ ZHENG = Persona(
     "op2", Role.venue_operator, "210882",
     "郑, venue operator in 大石桥市: runs 钢都农贸市场",
 )  # fmt: skip
+MA = Persona(
+    "admin", Role.admin, "210800",
+    "马, the installation's administrator: accounts and grants; reads nobody's record",
+)  # fmt: skip
 WANG = Persona(
     "wang", Role.resident, WANG_FANG.region_code,
     "王芳's own resident account: her record, her code, who looked at her",

@@ -105,6 +105,20 @@ def test_the_api_gives_the_evidence_for_each_contact(client: TestClient, scene: 
     ]  # fmt: skip
 
 
+def test_a_minimum_overlap_beyond_a_year_is_refused_rather_than_overflowing(
+    client: TestClient, cli: CliRunner, scene: dict
+) -> None:
+    # Found by the fuzzer (test_schemathesis.py): 10^12 minutes overflowed the timedelta, a 500.
+    for minutes in ("1440000000000", "inf"):
+        params = {"person": "wang-fang", "from": FROM, "to": TO, "min_overlap": minutes}
+        response = client.get("/api/trace", params=params, headers=bearer(scene["inv"]))
+        assert response.status_code == 422
+        assert response.json()["error"]["message"] == "min_overlap must be at most 527040.0"
+    result = run(cli, "trace", "--person", "wang-fang", "--from", FROM, "--to", TO, "--min-overlap", "1440000000000")
+    assert result.exit_code == 2
+    assert "--min-overlap" in result.output
+
+
 def test_only_investigators_of_the_persons_region_may_trace(client: TestClient, scene: dict) -> None:
     params = {"person": "wang-fang", "from": FROM, "to": TO}
     assert client.get("/api/trace", params=params, headers=bearer(scene["gw"])).status_code == 403

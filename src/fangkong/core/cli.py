@@ -70,6 +70,8 @@ def instant(value: str | None, option: str = "--at") -> dt.datetime | None:
         return None
     try:
         return clock.parse_instant(value)
+    except clock.OutOfYears as exc:
+        raise fail(f"{option} {exc}") from None
     except ValueError:
         raise fail(f"{option} {value!r} is not an ISO 8601 time with offset, like 2022-03-20T14:05:00+08:00") from None
 

@@ -8,19 +8,25 @@ by one (`control_problem`) so that a bad row is that row's rejection, not the ba
 
 Ids: a row id is 1 … 2^31−1 (the columns are INTEGER on PostgreSQL); an id out of that range in a path, a query
 or a body is refused with 422, like any other value the schema does not admit, before it reaches the database.
+
+Times and dates: in the years 1900 to 2099. Year 1 or 9999 means nothing here, and arithmetic on it (a window's
+look-back, a change of offset to UTC) overflowed Python's datetime: a 500 on several routes. Request bodies
+(`Input`) check every date and time field; query parameters use `Instant`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import unquote
 
 from fastapi import Path, Query, Request
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from fangkong.core import clock
 from fangkong.core.errors import Invalid
 
 MAX_ROW_ID = 2**31 - 1  # PostgreSQL INTEGER
@@ -33,6 +39,17 @@ BodyId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 """A row id in a request body."""
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
+def _in_years(value: Any) -> Any:
+    if isinstance(value, dt.date) and not clock.in_years(value):  # datetimes are dates too
+        raise PydanticCustomError("time_out_of_range", "must lie in the years {years}", {"years": clock.YEARS})
+    return value
+
+
+InYears = AfterValidator(_in_years)
+Instant = Annotated[dt.datetime, InYears]
+"""A time in a query: /api/trace?from=…"""
 
 _SINGLE_LINE = re.compile("[\x00-\x1f\x7f]")
 _MULTI_LINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, LF and CR allowed
@@ -75,6 +92,11 @@ class Input(BaseModel):
     fields named in `multiline`."""
 
     multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _times_in_range(cls, value: Any) -> Any:
+        return _in_years(value)
 
     @field_validator("*", mode="after")
     @classmethod

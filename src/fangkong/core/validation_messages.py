@@ -20,6 +20,7 @@ MESSAGES: dict[str, tuple[str, str | None]] = {
     "greater_than_equal": ("%(field)s must be at least %(limit)s", "ge"),
     "less_than_equal": ("%(field)s must be at most %(limit)s", "le"),
     "control_character": ("%(field)s contains a control character (%(limit)s); remove it", "character"),
+    "time_out_of_range": ("%(field)s must lie in the years %(limit)s", "years"),
     "json_invalid": ("the request body is not valid JSON", None),
     "model_attributes_type": ("the request body must be a JSON object", None),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
@@ -16,7 +16,7 @@ from fangkong.core import causes
 from fangkong.core.config import city_zone
 from fangkong.core.deps import DbSession, Keys
 from fangkong.core.errors import Forbidden
-from fangkong.core.inputs import BodyId, Input, RowId
+from fangkong.core.inputs import BodyId, Input, InYears, RowId
 from fangkong.healthcode import appeals, door, service
 from fangkong.healthcode.engine import Reason
 from fangkong.healthcode.models import Appeal, AppealStatus
@@ -129,7 +129,7 @@ def my_code(request: Request, db: DbSession, actor: CurrentActor, keys: Keys) ->
 
 @router.get("/people/{ref}", response_model=CodeOut)
 def person_code(
-    request: Request, db: DbSession, actor: CurrentActor, ref: str, at: AwareDatetime | None = None
+    request: Request, db: DbSession, actor: CurrentActor, ref: str, at: Annotated[AwareDatetime | None, InYears] = None
 ) -> CodeOut:
     """A person's code and reasons, for officials of their region (audited) or themself; `at` evaluates as of then."""
     view = service.show(db, actor=actor, person_ref=ref, at=at)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from fangkong.auth.cli import acting
 from fangkong.core.cli import AsJson, AsUser, domain_errors, instant, out, runtime
+from fangkong.tracing.engine import MAX_MIN_OVERLAP_MINUTES
 
 
 def trace(
@@ -18,7 +19,10 @@ def trace(
     start: Annotated[str, typer.Option("--from", help="Start of the window, ISO 8601 with offset (included).")],
     end: Annotated[str, typer.Option("--to", help="End of the window, ISO 8601 with offset (excluded).")],
     min_overlap: Annotated[
-        float, typer.Option("--min-overlap", min=0, help="Minutes together, summed over venues, to count.")
+        float,
+        typer.Option(
+            "--min-overlap", min=0, max=MAX_MIN_OVERLAP_MINUTES, help="Minutes together, summed over venues, to count."
+        ),
     ] = 10,
     as_json: AsJson = False,
     as_user: AsUser = None,

@@ -27,6 +27,9 @@ from datetime import datetime, timedelta
 Interval = tuple[datetime, datetime]
 
 _ZERO = timedelta(0)
+# The largest minimum overlap the API and the CLI take, in minutes: a year (nobody is traced over longer), far
+# inside what a timedelta holds (10^12 minutes overflowed it, a 500 from GET /api/trace).
+MAX_MIN_OVERLAP_MINUTES = 366 * 24 * 60
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Query
 
 from fangkong.auth.deps import CurrentActor
 from fangkong.core.deps import DbSession
+from fangkong.core.inputs import Instant
 from fangkong.tracing import service
+from fangkong.tracing.engine import MAX_MIN_OVERLAP_MINUTES
 from fangkong.tracing.schemas import EvidenceRead, TraceContactRead
 
 router = APIRouter(tags=["tracing"])
@@ -20,9 +22,11 @@ def trace(
     db: DbSession,
     actor: CurrentActor,
     person: Annotated[str, Query(description="the index person's ref")],
-    start: Annotated[dt.datetime, Query(alias="from", description="window start, ISO 8601 with offset (included)")],
-    end: Annotated[dt.datetime, Query(alias="to", description="window end, ISO 8601 with offset (excluded)")],
-    min_overlap: Annotated[float, Query(ge=0, description="minutes together, summed over venues")] = 10,
+    start: Annotated[Instant, Query(alias="from", description="window start, ISO 8601 with offset (included)")],
+    end: Annotated[Instant, Query(alias="to", description="window end, ISO 8601 with offset (excluded)")],
+    min_overlap: Annotated[
+        float, Query(ge=0, le=MAX_MIN_OVERLAP_MINUTES, description="minutes together, summed over venues")
+    ] = 10,
 ) -> list[TraceContactRead]:
     """Co-present contacts of a person over [from, to), longest overlap first, then by person ref."""
     contacts = service.trace(db, actor=actor, person_ref=person, start=start, end=end,

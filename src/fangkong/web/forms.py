@@ -27,12 +27,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
+from fangkong.core import clock
 from fangkong.core.config import city_zone
 from fangkong.core.errors import Conflict, DomainError, Invalid
 from fangkong.core.inputs import control_problem, refuse_control
 from fangkong.web.i18n import request_language, translator
 
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T", bound=dt.date)
 
 # The errors a form answers in place: what the reader typed is wrong (Invalid) or no longer fits (Conflict).
 # Others (Forbidden, NotFound of the page's own subject) are the error page, as on any other request.
@@ -121,9 +123,16 @@ def parse_date(value: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError:
         raise Invalid("%(value)s is not a date like 2022-03-20", value=value) from None
+    return _in_years(parsed, value)
+
+
+def _in_years(parsed: T, value: str) -> T:
+    if not clock.in_years(parsed):
+        raise Invalid("%(value)s is outside the years %(years)s", value=value, years=clock.YEARS)
+    return parsed
 
 
 def parse_local_time(value: str) -> dt.datetime | None:
@@ -135,6 +144,7 @@ def parse_local_time(value: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise Invalid("%(value)s is not a time like 2022-03-20 10:15", value=value) from None
+    _in_years(parsed, value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=city_zone())
 
 
