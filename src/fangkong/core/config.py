@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     body_limit_small: int = 16 * 1024
     body_limit_batch: int = 4 * 1024 * 1024
     body_limit_default: int = 1024 * 1024
+    # The public "how full is it" page (/occupancy) is computed at most once in this many seconds and shared by
+    # every reader (venues/pages.py); 0 computes it for each reader, one computation at a time.
+    occupancy_fresh_seconds: float = 10.0
     # Behind a reverse proxy that sets X-Forwarded-For/-Proto: the proxies' addresses (comma-separated, "*" for
     # any). Empty (the default): those headers are ignored, so no client can choose the address audit rows record.
     forwarded_allow_ips: str = ""
