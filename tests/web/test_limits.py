@@ -14,7 +14,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from fangkong.web.limits import Busy, Gate, GuestLimit, SharedAnswers, Turns
+from fangkong.web.limits import Busy, Gate, GuestLimit, Pace, SharedAnswers, Turns
 
 T = TypeVar("T")
 
@@ -206,3 +206,15 @@ def test_signed_in_readers_tokens_and_exempt_paths_pass_a_full_guest_limit_but_a
         return seen
 
     assert run(main) == {"token": 200, "session": 200, "made-up": 503, "other cookie": 503, "exempt": 200}
+
+
+def test_a_pace_lets_callers_go_one_after_another_and_refuses_one_whose_moment_is_too_far() -> None:
+    now = [100.0]
+    pace = Pace(per_second=10, max_wait=0.25, clock=lambda: now[0])
+    assert [pace.admit() for _ in range(3)] == pytest.approx([0.0, 0.1, 0.2])
+    assert pace.admit() is None  # 0.3 s away: refused, and it takes no moment from those after it
+    now[0] += 0.1
+    assert pace.admit() == pytest.approx(0.2)
+    now[0] += 10
+    assert pace.admit() == 0.0
+    assert Pace(per_second=0, max_wait=0).admit() == 0.0  # no pace

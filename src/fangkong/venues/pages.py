@@ -8,6 +8,9 @@ page of it (district, search, page number, language) is rendered once per board 
 the same page computes it once (web/limits.SharedAnswers). The work that is left (the board, a page not yet
 rendered, the layout of a signed-in reader, who is read from the database) runs on the pages' own gate, two
 threads with a short queue: when that is full, a reader gets 503 with Retry-After at once (web/limits.Gate).
+Even a shared answer costs the event loop its parsing, routing and sending, so readers are answered at most
+`occupancy_answers_per_second` times a second per process, the others waiting their moment on a timer
+(web/limits.Pace): a flood is slowed to that pace instead of taking the loop from the code display and the door.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from fangkong.core.runtime import Runtime
 from fangkong.venues import checkins, service
 from fangkong.venues.operator_pages import KIND_LABELS
 from fangkong.venues.service import OccupancyBoard
+from fangkong.web.errors import error_page
 from fangkong.web.i18n import request_language
-from fangkong.web.limits import Gate, SharedAnswers
+from fangkong.web.limits import Busy, Gate, Pace, SharedAnswers
 from fangkong.web.templating import env, render, template_context
 
 router = APIRouter(include_in_schema=False)
@@ -81,6 +85,7 @@ def checked_in(request: Request, checkin_id: RowId, db: DbSession, actor: PageAc
 
 PAGE_SIZE = 20
 PAGE_SLOTS, PAGE_QUEUE = 2, 32  # the pages' own threads, and how many may wait for one before 503
+PACE_WAIT = 10  # seconds a reader may wait for their moment before 503
 SEARCH_LENGTH = 50
 District = Annotated[str, Query(pattern=r"^(\d{6})?$", description="a district's 6-digit code")]
 Search = Annotated[str, Query(max_length=SEARCH_LENGTH)]
@@ -103,6 +108,8 @@ class _View:
 
 @dataclass(slots=True)
 class _Public:
+    pace: Pace  # every answer
+    renders: Pace  # every page rendered
     gate: Gate
     boards: SharedAnswers[OccupancyBoard]
     pages: SharedAnswers[str]
@@ -113,8 +120,11 @@ def _public(request: Request) -> _Public:
     state = request.app.state
     public: _Public | None = getattr(state, "venues_public", None)
     if public is None:
-        fresh = get_runtime(request).settings.occupancy_fresh_seconds
+        settings = get_runtime(request).settings
+        fresh = settings.occupancy_fresh_seconds
         public = state.venues_public = _Public(
+            pace=Pace(per_second=settings.occupancy_answers_per_second, max_wait=PACE_WAIT),
+            renders=Pace(per_second=settings.occupancy_renders_per_second, max_wait=PACE_WAIT),
             gate=Gate("pages", slots=PAGE_SLOTS, queue=PAGE_QUEUE),
             boards=SharedAnswers(fresh_seconds=fresh, max_entries=1),
             pages=SharedAnswers(fresh_seconds=fresh, max_entries=512),
@@ -169,15 +179,21 @@ def _layout_of(request: Request, runtime: Runtime) -> dict[str, Any]:
 
 
 async def _guests_page(request: Request, public: _Public, board: OccupancyBoard, view: _View) -> str:
+    await public.renders.wait()
     return await public.gate.run(_page_html, request, board, view, {})
 
 
 async def _signed_in_page(request: Request, public: _Public, runtime: Runtime, board: OccupancyBoard,
                           view: _View) -> str:  # fmt: skip
+    await public.renders.wait()
     async with public.gate.turn():
         async with database_turn(runtime.database):
             layout = await public.gate.in_thread(_layout_of, request, runtime)
         return await public.gate.in_thread(_page_html, request, board, view, layout)
+
+
+async def _busy_page(request: Request) -> str:
+    return bytes(error_page(request, 503).body).decode()
 
 
 @router.get("/occupancy")
@@ -186,13 +202,19 @@ async def public_occupancy(request: Request, page: PageNumber = 1, district: Dis
     going (no sign-in, counts only)."""
     runtime, public = get_runtime(request), _public(request)
     view = _View(district=district, search=" ".join(q.split()), page=page, fragment="hx-request" in request.headers)
-    board = await public.boards.get("board", functools.partial(_compute_board, public, runtime))
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and session_codec(request).read(cookie) is not None:
-        html = await _signed_in_page(request, public, runtime, board, view)
-    else:  # the same for every guest: rendered once per board
-        key = (board.at, request_language(request), view)
-        html = await public.pages.get(key, functools.partial(_guests_page, request, public, board, view))
+    lang = request_language(request)
+    try:
+        await public.pace.wait()
+        board = await public.boards.get("board", functools.partial(_compute_board, public, runtime))
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and session_codec(request).read(cookie) is not None:
+            html = await _signed_in_page(request, public, runtime, board, view)
+        else:  # the same for every guest: rendered once per board
+            key = (board.at, lang, view)
+            html = await public.pages.get(key, functools.partial(_guests_page, request, public, board, view))
+    except Busy as busy:  # the answer of a flood: rendered once per language, not once per refusal
+        html = await public.pages.get(("busy", lang), functools.partial(_busy_page, request))
+        return HTMLResponse(html, status_code=busy.status_code, headers=busy.headers)
     response = HTMLResponse(html)
     response.headers.add_vary_header("Accept-Language")
     response.headers.add_vary_header("Cookie")

@@ -12,6 +12,11 @@ from 365 to 8 answers a second (issue 13). Three tools here keep that from happe
 - `SharedAnswers`: a short-lived cache of computed answers, keyed, shared by every request. An answer is computed
   at most once per key while it is fresh, and a key being computed is computed once however many requests ask for
   it at the same time (single flight); they all wait for the one computation, on the event loop.
+- `Pace`: at most so many answers a second; the others wait for their moment on the event loop (a timer: no
+  thread, no work). A cached answer still costs the event loop its parsing, routing and sending, and a flood of
+  them answered as fast as it asks took the loop from the hot paths (bench/public_load.py, docs/benchmarks.md); a
+  flood that waits for its answers is slowed to the pace, and one whose moment is too far away is refused after
+  waiting Retry-After, so it cannot ask faster by not waiting.
 - `GuestLimit`: the pure ASGI middleware that gives requests without credentials (no `Authorization`, no valid
   session cookie) a bounded number of turns at the application, with a bounded queue and 503 beyond it. Whatever
   an unauthenticated route does, guests can hold at most `slots` of the pool's threads at once. Paths that hold no
@@ -129,6 +134,37 @@ class Gate(Turns):
         """Take a turn (or `Busy`) and run `fn(*args)` on the gate's threads."""
         async with self.turn():
             return await self.in_thread(fn, *args)
+
+
+class Pace:
+    """At most `per_second` callers a second go on, in order of arrival; the others wait for their moment. A caller
+    whose moment is more than `max_wait` seconds away waits `RETRY_AFTER_SECONDS` and is refused (`Busy`).
+    `per_second` 0 lets everyone go at once."""
+
+    def __init__(self, *, per_second: float, max_wait: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self.max_wait = max_wait
+        self.clock = clock
+        self._next = 0.0
+
+    def admit(self) -> float | None:
+        """The seconds this caller waits for its moment (which is then taken), or None when it is too far away."""
+        if self.per_second <= 0:
+            return 0.0
+        now = self.clock()
+        moment = max(now, self._next)
+        if moment - now > self.max_wait:
+            return None
+        self._next = moment + 1 / self.per_second
+        return moment - now
+
+    async def wait(self) -> None:
+        delay = self.admit()
+        if delay is None:
+            await asyncio.sleep(RETRY_AFTER_SECONDS)
+            raise Busy()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 @dataclass(slots=True)
