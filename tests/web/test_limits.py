@@ -157,7 +157,7 @@ class Blocking:
 
 def guest_limit(inner: Blocking) -> GuestLimit:
     return GuestLimit(inner, slots=2, queue=2, session_cookie="fk_session", signed_in=lambda v: v == "genuine",
-                      exempt=("/api/ping",))  # fmt: skip
+                      exempt=("/api/ping", "/static/"))  # fmt: skip
 
 
 async def _flood(
@@ -199,13 +199,23 @@ def test_signed_in_readers_tokens_and_exempt_paths_pass_a_full_guest_limit_but_a
             "made-up": (await client.get("/quick", headers={"Cookie": "fk_session=forged"})).status_code,
             "other cookie": (await client.get("/quick", headers={"Cookie": "lang=en"})).status_code,
             "exempt": (await client.get("/api/ping")).status_code,
+            "exempt prefix": (await client.get("/static/app.css")).status_code,
+            "not exempt": (await client.get("/api/pingpong")).status_code,
         }
         inner.release.set()
         await asyncio.gather(*requests)
         await client.aclose()
         return seen
 
-    assert run(main) == {"token": 200, "session": 200, "made-up": 503, "other cookie": 503, "exempt": 200}
+    assert run(main) == {
+        "token": 200,
+        "session": 200,
+        "made-up": 503,
+        "other cookie": 503,
+        "exempt": 200,
+        "exempt prefix": 200,
+        "not exempt": 503,
+    }
 
 
 def test_a_pace_lets_callers_go_one_after_another_and_refuses_one_whose_moment_is_too_far() -> None:

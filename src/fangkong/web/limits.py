@@ -231,7 +231,8 @@ class GuestLimit:
 
     Credentials are an `Authorization` header (a forged token costs the one indexed lookup that refuses it, as on
     the hot paths) or a session cookie that `signed_in` accepts (its signature and age, no I/O): a made-up cookie
-    is a guest's. `exempt` are path prefixes that hold no thread of the pool or have a gate of their own."""
+    is a guest's. `exempt` are the paths (a prefix when it ends with "/") that hold no thread of the pool or have a
+    gate of their own."""
 
     def __init__(
         self,
@@ -248,7 +249,12 @@ class GuestLimit:
         self.cookie = session_cookie
         self.cookie_marker = session_cookie.encode() + b"="
         self.signed_in = signed_in
-        self.exempt = tuple(exempt)
+        exempt = tuple(exempt)
+        self.exempt_paths = frozenset(p for p in exempt if not p.endswith("/"))
+        self.exempt_prefixes = tuple(p for p in exempt if p.endswith("/"))
+
+    def _exempt(self, path: str) -> bool:
+        return path in self.exempt_paths or path.startswith(self.exempt_prefixes)
 
     def _is_guest(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:
@@ -261,7 +267,7 @@ class GuestLimit:
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt) or not self._is_guest(scope):
+        if scope["type"] != "http" or self._exempt(scope["path"]) or not self._is_guest(scope):
             await self.app(scope, receive, send)
             return
         try:
