@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 
 from fangkong import __version__, registry
 from fangkong.auth.deps import bearer_scheme
-from fangkong.auth.sessions import SESSION_COOKIE
+from fangkong.auth.sessions import SESSION_COOKIE, SessionCodec
 from fangkong.core.config import Settings
 from fangkong.core.deps import DbSession
 from fangkong.core.domains import job_enabled, resolve, run_periodically
@@ -33,6 +33,7 @@ from fangkong.web import install as install_web
 from fangkong.web.edge import Edge
 from fangkong.web.errors import error_page, wants_html_error
 from fangkong.web.i18n import gettext, request_language, translator
+from fangkong.web.limits import GuestLimit
 from fangkong.web.templating import static_url
 
 log = logging.getLogger("fangkong")
@@ -100,9 +101,10 @@ class _Application(FastAPI):
     every answer carries the security headers and no body is read past its limit."""
 
     edge: dict[str, Any]
+    guests: dict[str, Any]
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Edge(super().build_middleware_stack(), **self.edge)
+        return Edge(GuestLimit(super().build_middleware_stack(), **self.guests), **self.edge)
 
     _declared: dict[str, Any] | None = None
 
@@ -176,6 +178,14 @@ def _edge_settings(settings: Settings) -> dict[str, Any]:
             "authenticated": ["/api/checkins/batch"], "session_cookie": SESSION_COOKIE}  # fmt: skip
 
 
+def _guest_settings(runtime: Runtime) -> dict[str, Any]:
+    # Requests without credentials hold at most 8 of the pool's 40 threads (web/limits.py). Exempt: what holds no
+    # thread of the pool (the probe, static files) and /occupancy, which has its own gate (venues/pages.py).
+    codec = SessionCodec(runtime.keys.signing_seed)
+    return {"slots": 8, "queue": 64, "session_cookie": SESSION_COOKIE, "signed_in": lambda v: codec.read(v) is not None,
+            "exempt": ("/api/ping", "/static/", "/occupancy")}  # fmt: skip
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     app = _Application(
         lifespan=lifespan,
@@ -190,6 +200,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     registry.install()
     app.state.runtime = runtime or get_runtime()
     app.edge = _edge_settings(app.state.runtime.settings)
+    app.guests = _guest_settings(app.state.runtime)
     _install_error_handlers(app)
     for domain in registry.DOMAINS:
         if domain.setup:

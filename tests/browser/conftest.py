@@ -94,9 +94,13 @@ def _sample_shell_route(app: FastAPI) -> None:
 
 @pytest.fixture(scope="session")
 def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The runtime the live server uses: a brand-new SQLite database with its own secret key."""
+    """The runtime the live server uses: a brand-new SQLite database with its own secret key. The occupancy board
+    is read afresh for each reader: the pages poll on Playwright's clock, and tests add venues one after another,
+    where a shared board would hold the counts for 10 real seconds (tests/venues/test_occupancy.py tests that)."""
     db_path = tmp_path_factory.mktemp("live") / "live.db"
-    runtime = open_runtime(Settings(database_url=f"sqlite:///{db_path}", secret_key=secrets.token_urlsafe(32)))
+    settings = Settings(database_url=f"sqlite:///{db_path}", secret_key=secrets.token_urlsafe(32),
+                        occupancy_fresh_seconds=0)  # fmt: skip
+    runtime = open_runtime(settings)
     try:
         yield runtime
     finally:

@@ -182,4 +182,5 @@ def test_occupancy_of_many_venues_agrees_with_one_by_one(db: Session, keys: Keyr
     assert together == {venues["shop"].id: 1, venues["market"].id: 1}
     for venue in venues.values():
         assert service.occupancy(db, venue=venue, now=now) == together.get(venue.id, 0)
-    assert [(v.ref, n) for v, n in service.busiest(db, now=now)] == [("V-LONGSHAN", 1)]  # only it has a capacity
+    board = service.occupancy_board(db, now=now)
+    assert [(v.ref, v.present) for v in board.venues] == [("V-LONGSHAN", 1)]  # only it has a capacity

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     body_limit_small: int = 16 * 1024
     body_limit_batch: int = 4 * 1024 * 1024
     body_limit_default: int = 1024 * 1024
+    # The public "how full is it" page (/occupancy) is computed at most once in this many seconds and shared by
+    # every reader (venues/pages.py); 0 computes it for each reader, one computation at a time.
+    occupancy_fresh_seconds: float = 10.0
+    # ...answered at most this many times a second per process, the others waiting their moment (0: no limit): a
+    # flood of even its cached answers would otherwise take the event loop from the code display and the door...
+    occupancy_answers_per_second: float = 100.0
+    # ...and its pages not yet rendered (a new search, a signed-in reader's layout) rendered at most this often.
+    occupancy_renders_per_second: float = 20.0
     # Behind a reverse proxy that sets X-Forwarded-For/-Proto: the proxies' addresses (comma-separated, "*" for
     # any). Empty (the default): those headers are ignored, so no client can choose the address audit rows record.
     forwarded_allow_ips: str = ""

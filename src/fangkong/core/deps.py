@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
@@ -13,6 +13,7 @@ from fastapi.concurrency import contextmanager_in_threadpool
 from sqlalchemy.orm import Session
 
 from fangkong.core.crypto import Keyring
+from fangkong.core.db import Database
 from fangkong.core.runtime import Runtime
 
 
@@ -38,13 +39,23 @@ def _sqlite_gate() -> asyncio.Lock:
     return gate
 
 
+@asynccontextmanager
+async def database_turn(database: Database) -> AsyncIterator[None]:
+    """This request's turn at the database, for work that opens its own unit of work outside `get_db` (the public
+    pages' shared answers, web/limits.py): on SQLite the same queue as every request's, nothing on PostgreSQL."""
+    if database.dialect == "sqlite":
+        async with _sqlite_gate():
+            yield
+    else:
+        yield
+
+
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the view returns, rolled back when it raises. The session is
     opened, committed and closed on the thread pool, as FastAPI runs a synchronous dependency."""
     database = get_runtime(request).database
     async with AsyncExitStack() as stack:
-        if database.dialect == "sqlite":
-            await stack.enter_async_context(_sqlite_gate())
+        await stack.enter_async_context(database_turn(database))
         yield await stack.enter_async_context(contextmanager_in_threadpool(database.unit_of_work()))
 
 

@@ -1,5 +1,5 @@
-"""Pages for venue operators (register, my venues, a venue with its live occupancy, poster, new place code) and
-the public page of how full venues are. Scoped by ownership through venues.service like the API."""
+"""Pages for venue operators (register, my venues, a venue with its live occupancy, poster, new place code). Scoped
+by ownership through venues.service like the API. The public page of how full venues are is in pages.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from fangkong.auth.actor import Actor
 from fangkong.auth.models import Role
-from fangkong.auth.page_deps import FormActor, MaybeActor, PageActor, shell
+from fangkong.auth.page_deps import FormActor, PageActor, shell
 from fangkong.core.deps import DbSession, get_runtime
 from fangkong.core.errors import DomainError, Forbidden
 from fangkong.regions.models import Region, RegionLevel
@@ -185,18 +185,3 @@ def poster_file(request: Request, ref: str, db: DbSession, actor: PageActor) -> 
         media_type="image/svg+xml",
         headers={"Content-Disposition": f'attachment; filename="place-code-{ref}.svg"'},
     )
-
-
-@router.get("/occupancy")
-def public_occupancy(request: Request, db: DbSession, actor: MaybeActor) -> Response:
-    """How full places are now, fullest first: anyone can look before going (no sign-in, counts only)."""
-    rows = [
-        {"venue": v, "present": n, "ratio": n / v.capacity if v.capacity else 0.0, "kind_label": KIND_LABELS[v.kind]}
-        for v, n in service.busiest(db)
-    ]
-    context: dict[str, object] = {"rows": rows}
-    if request.headers.get("hx-request"):
-        return render(request, "venues/_occupancy_rows.html", context)
-    if actor is not None:
-        context |= shell(request, actor)
-    return render(request, "venues/occupancy.html", context)

@@ -19,7 +19,7 @@ from fangkong.auth.models import Role, RoleGrant
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
-from fangkong.regions.models import Region
+from fangkong.regions.models import Region, RegionLevel
 from fangkong.regions.service import get_region
 from fangkong.venues.models import DEFAULT_DWELL, LONGEST_VISIT, Checkin, RetiredVenueToken, Venue, VenueKind
 from fangkong.venues.schemas import VenueCreate, VenueUpdate
@@ -213,19 +213,70 @@ def occupancy_all(
     return {venue_id: int(n) for venue_id, n in db.execute(stmt)}
 
 
-def busiest(db: Session, *, limit: int = 50, now: dt.datetime | None = None) -> list[tuple[Venue, int]]:
-    """Venues with a capacity, fullest first: what the public "how full is it" page shows. Ranked in SQL, so a
-    city of many venues costs one grouped query and `limit` rows."""
-    present = _present_counts(now or clock.now()).subquery()
+@dataclass(frozen=True, slots=True)
+class PublicVenue:
+    """A venue as the public sees it: a name, a kind, a district and how full it is (no operator, no token)."""
+
+    ref: str
+    name: str
+    kind: VenueKind
+    district_code: str
+    capacity: int
+    present: int
+
+    @property
+    def ratio(self) -> float:
+        return self.present / self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyBoard:
+    """How full every venue with a capacity is at `at`, fullest first, and the city's districts: what the public
+    page shows, read with one grouped query and then paged, searched and filtered without the database."""
+
+    at: dt.datetime
+    venues: tuple[PublicVenue, ...]
+    districts: tuple[tuple[str, str], ...]  # (code, name) by code
+
+    def matching(self, *, district: str = "", search: str = "") -> list[PublicVenue]:
+        """Venues of one district ("" for all) whose name contains `search` (any case), fullest first."""
+        needle = search.casefold()
+        return [
+            v for v in self.venues
+            if (not district or v.district_code == district) and (not needle or needle in v.name.casefold())
+        ]  # fmt: skip
+
+    def district_name(self, code: str) -> str | None:
+        return next((name for c, name in self.districts if c == code), None)
+
+
+def _district_of(path: str) -> str:
+    # "/210800/210882/210882001/": the city's code, then the district's (a venue's region is a street or below).
+    codes = path.strip("/").split("/")
+    return codes[1] if len(codes) > 1 else codes[0]
+
+
+def occupancy_board(db: Session, *, now: dt.datetime | None = None) -> OccupancyBoard:
+    """Every venue with a capacity, fullest first, with the people present now: one grouped query over the
+    check-ins of the last `OCCUPANCY_HORIZON` through the (venue, time) index."""
+    at = now or clock.now()
+    present = _present_counts(at).subquery()
     n = func.coalesce(present.c.n, 0)
     stmt = (
-        select(Venue, n)
+        select(Venue.ref, Venue.name, Venue.kind, Venue.capacity, Region.path, n)
+        .join(Region, Region.id == Venue.region_id)
         .outerjoin(present, present.c.venue_id == Venue.id)
         .where(Venue.capacity.is_not(None))
         .order_by((n * 1.0 / Venue.capacity).desc(), Venue.ref)
-        .limit(limit)
     )
-    return [(venue, int(count)) for venue, count in db.execute(stmt)]
+    venues = tuple(
+        PublicVenue(ref, name, kind, _district_of(path), int(capacity), int(count))
+        for ref, name, kind, capacity, path, count in db.execute(stmt)
+    )
+    districts = db.execute(
+        select(Region.code, Region.name).where(Region.level == RegionLevel.district).order_by(Region.code)
+    ).all()
+    return OccupancyBoard(at=at, venues=venues, districts=tuple((code, name) for code, name in districts))
 
 
 # --- import ---------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ MESSAGES = {
         "Replaced",
         "What you opened has been replaced by something new, for example a place code by a new poster.",
     ),
+    503: ("Busy", "Many people are asking at the same moment. Please try again in a few seconds."),
     500: (
         "Something went wrong",
         "The server could not complete your request. The error has been logged; please try again in a moment.",
