@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from fangkong.auth.cli import acting
-from fangkong.core.cli import AsJson, AsUser, domain_errors, file_progress, out, print_report, runtime
+from fangkong.core.cli import AsJson, AsUser, domain_errors, file_progress, out, print_report, runtime, streamed_report
 from fangkong.core.exporting import write_csv
 from fangkong.people.schemas import EXPORT_HEADER, PersonRead, export_row
 
@@ -28,11 +28,17 @@ def use_reader_process(path: Path) -> bool:
 
 def import_people_cmd(
     file: Annotated[
-        Path, typer.Argument(help="CSV with ref,name,id_number,phone,region_code,household_ref,address[,id_type]")
+        Path,
+        typer.Argument(
+            help="CSV (UTF-8 or GBK) or .xlsx with ref,name,id_number,phone,region_code,household_ref,address[,id_type]"
+        ),
     ],
     reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")] = "registry import",
 ) -> None:
-    """Import residents, upserting by ref. ID numbers and phones are stored encrypted. Audited."""
+    """Import residents, upserting by ref. ID numbers and phones are stored encrypted. Audited.
+
+    Rejected rows are printed as `line N: reason` while the import runs; the others are stored. A file that is not
+    CSV text or an .xlsx workbook is refused as a whole (exit status 2)."""
     from fangkong.auth.actor import Actor
     from fangkong.people.service import import_people_file, record_import
 
@@ -45,6 +51,7 @@ def import_people_cmd(
             batch_size=rt.settings.import_batch_size,
             reader_process=use_reader_process(file),
             on_progress=advance,
+            report=streamed_report(),
         )
         record_import(db, actor=Actor.system(), source=str(file), report=report, reason=reason)
     print_report(report)

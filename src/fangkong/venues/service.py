@@ -242,12 +242,17 @@ def _parse_venue(row: CsvRow) -> VenueCreate | str:
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
-def import_venues(db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError]) -> ImportReport:
+def import_venues(
+    db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError], report: ImportReport | None = None
+) -> ImportReport:
     """Upsert venues by ref (the command centre's list of venues). Imported venues have no operator yet."""
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
     first_line: dict[str, int] = {}
     regions: dict[str, int | None] = {}
-    for item in rows:
+    for n, item in enumerate(rows, start=1):
+        if n % 1000 == 0:  # new venues are held by the session until flushed
+            db.flush()
+            report.flush()
         if isinstance(item, RowError):
             report.errors.append(item)
             continue
@@ -283,5 +288,5 @@ def import_venues(db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError
     if report.imported or report.updated:
         audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="import", entity_ref="venues",
                      details=report.summary())  # fmt: skip
-    report.errors.sort(key=lambda e: e.line)
+    report.flush()
     return report
