@@ -18,7 +18,7 @@ from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role, RoleGrant
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound
-from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
+from fangkong.core.importing import CsvRow, FirstLines, ImportReport, RowError, chunks
 from fangkong.regions.models import Region
 from fangkong.regions.service import get_region
 from fangkong.venues.models import DEFAULT_DWELL, LONGEST_VISIT, Checkin, RetiredVenueToken, Venue, VenueKind
@@ -247,7 +247,7 @@ def import_venues(
 ) -> ImportReport:
     """Upsert venues by ref (the command centre's list of venues). Imported venues have no operator yet."""
     report = report if report is not None else ImportReport()
-    first_line: dict[str, int] = {}
+    first_lines = FirstLines()
     regions: dict[str, int | None] = {}
     for n, item in enumerate(rows, start=1):
         if n % 1000 == 0:  # new venues are held by the session until flushed
@@ -257,8 +257,8 @@ def import_venues(
             report.errors.append(item)
             continue
         ref = item.values["ref"]
-        if ref and first_line.setdefault(ref, item.line) != item.line:
-            report.reject(item.line, f"ref {ref} repeats line {first_line[ref]}")
+        if ref and (first := first_lines.claim([(ref, item.line)]).get(item.line)) is not None:
+            report.reject(item.line, f"ref {ref} repeats line {first}")
             continue
         parsed = _parse_venue(item)
         if isinstance(parsed, str):
@@ -284,6 +284,7 @@ def import_venues(
             report.updated += 1
         else:
             report.unchanged += 1
+    first_lines.close()
     db.flush()
     if report.imported or report.updated:
         audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="import", entity_ref="venues",
