@@ -6,6 +6,7 @@ Each run imports the demo city's regions and then, into that registry:
 
 - "empty": the people file into the empty registry (the first load);
 - "re-import": the same file again, every row meeting its own ref (all unchanged);
+- "updated": the same refs with every name changed, every row an update;
 - "colliding": the same people under other refs (a second source's file), every row colliding with the registry
   on its ID number and rejected, with its line, as "already registered to ref ...".
 
@@ -33,12 +34,12 @@ from import_people import make_files
 from pg import drop_postgres, fresh_postgres
 
 FANGKONG = [sys.executable, "-m", "fangkong.cli"]
-CASES = ("empty", "re-import", "colliding")
+CASES = ("empty", "re-import", "updated", "colliding")
 
 
-def colliding_file(people_csv: Path) -> Path:
-    """The same people and households under other refs: every ID number is already registered to someone else."""
-    target = people_csv.with_name(people_csv.stem + "-other-refs.csv")
+def derived_file(people_csv: Path, suffix: str, column: str, change: str) -> Path:
+    """The file with `change` put before every value of `column`."""
+    target = people_csv.with_name(f"{people_csv.stem}-{suffix}.csv")
     if target.exists():
         return target
     tmp = target.with_suffix(".tmp")
@@ -46,9 +47,9 @@ def colliding_file(people_csv: Path) -> Path:
         reader, writer = csv.reader(src), csv.writer(dst)
         header = next(reader)
         writer.writerow(header)
-        ref = header.index("ref")
+        index = header.index(column)
         for row in reader:
-            row[ref] = "X" + row[ref]
+            row[index] = change + row[index]
             writer.writerow(row)
     tmp.rename(target)
     return target
@@ -106,9 +107,9 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, 
     return elapsed, tree_kb / 1000, writer_kb / 1000, summary
 
 
-def run_cases(env: dict[str, str], regions: Path, people: Path, other: Path, results: dict[str, list[tuple]]) -> None:
+def run_cases(env: dict[str, str], regions: Path, files: tuple[Path, ...], results: dict[str, list[tuple]]) -> None:
     subprocess.run([*FANGKONG, "import", "regions", str(regions)], env=env, check=True, capture_output=True)
-    for case, file in zip(CASES, (people, people, other), strict=True):
+    for case, file in zip(CASES, files, strict=True):
         figures = measured([*FANGKONG, "import", "people", str(file)], env)
         print(f"  {case}: {figures[0]:.1f} s, tree {figures[1]:.0f} MB, writer {figures[2]:.0f} MB; {figures[3]}",
               file=sys.stderr)  # fmt: skip
@@ -123,7 +124,9 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to measure as well")
     args = parser.parse_args()
     regions, people = make_files(args.people, args.seed)
-    other = colliding_file(people)
+    # The same people and households under other refs: every ID number is already registered to someone else.
+    other = derived_file(people, "other-refs", "ref", "X")
+    files = (people, people, derived_file(people, "renamed", "name", "新"), other)
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     results: dict[str, dict[str, list[tuple]]] = {b: {c: [] for c in CASES} for b in backends}
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +134,7 @@ def main() -> None:
             env = os.environ | {"FANGKONG_SECRET_KEY": "benchmark-secret-key-not-for-production"}
             print(f"run {run + 1}/{args.runs}, sqlite", file=sys.stderr)
             env["FANGKONG_DATABASE_URL"] = f"sqlite:///{tmp}/run{run}.db"
-            run_cases(env, regions, people, other, results["sqlite"])
+            run_cases(env, regions, files, results["sqlite"])
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{tmp}/run{run}.db{suffix}").unlink(missing_ok=True)
             if args.postgres:
@@ -139,7 +142,7 @@ def main() -> None:
                 url, name = fresh_postgres(args.postgres)
                 try:
                     env["FANGKONG_DATABASE_URL"] = url
-                    run_cases(env, regions, people, other, results["postgresql"])
+                    run_cases(env, regions, files, results["postgresql"])
                 finally:
                     drop_postgres(args.postgres, name)
     size_mb = people.stat().st_size / 1e6

@@ -309,6 +309,7 @@ def _xlsx_records(fh: IO[bytes], where: str) -> Iterator[_Record | RowError]:
         if not book.worksheets:
             return
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # the size a writer recorded may be wrong; read the rows as they are
         header: list[str] | None = None
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = list(values)
