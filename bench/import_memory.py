@@ -12,7 +12,8 @@ Each run imports the demo city's regions and then, into that registry:
 
 Peak memory is measured twice per import: the whole command (`/usr/bin/time -f %M`, the largest process of the
 tree: the writer or its reader process), and the writer alone (its VmHWM in /proc, read every 20 ms until it
-exits). Figures are medians over the runs, in MB (10^6 bytes).
+exits). Figures are medians over the runs, in MB (10^6 bytes); the time is given as wall-clock seconds and as CPU
+seconds of the command's processes (user + system), the steadier figure on a shared machine.
 """
 
 from __future__ import annotations
@@ -66,12 +67,13 @@ def _writer_hwm_kb(pid: int) -> int:
     return 0
 
 
-def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run a command; (seconds, peak RSS of the largest process in MB, peak RSS of the writer in MB, last line)."""
+def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str, float]:
+    """Run a command; (seconds, peak RSS of the largest process in MB, peak RSS of the writer in MB, its last line,
+    CPU seconds of all its processes)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            ["/usr/bin/time", "-f", "%M", "-o", report.name, *cmd],
+            ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *cmd],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -102,17 +104,17 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, 
         elapsed = time.perf_counter() - start
         if proc.returncode not in (0, 1):  # 1: some rows were rejected, which the colliding case expects
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stdout[-2000:]}{stderr[-2000:]}")
-        tree_kb = int(Path(report.name).read_text().split()[-1])
+        user, system, tree_kb = Path(report.name).read_text().split()[-3:]
     summary = stdout.strip().splitlines()[-1] if stdout.strip() else ""
-    return elapsed, tree_kb / 1000, writer_kb / 1000, summary
+    return elapsed, int(tree_kb) / 1000, writer_kb / 1000, summary, float(user) + float(system)
 
 
 def run_cases(env: dict[str, str], regions: Path, files: tuple[Path, ...], results: dict[str, list[tuple]]) -> None:
     subprocess.run([*FANGKONG, "import", "regions", str(regions)], env=env, check=True, capture_output=True)
     for case, file in zip(CASES, files, strict=True):
         figures = measured([*FANGKONG, "import", "people", str(file)], env)
-        print(f"  {case}: {figures[0]:.1f} s, tree {figures[1]:.0f} MB, writer {figures[2]:.0f} MB; {figures[3]}",
-              file=sys.stderr)  # fmt: skip
+        print(f"  {case}: {figures[0]:.1f} s ({figures[4]:.1f} s CPU), tree {figures[1]:.0f} MB, "
+              f"writer {figures[2]:.0f} MB; {figures[3]}", file=sys.stderr)  # fmt: skip
         results[case].append(figures)
 
 
@@ -149,15 +151,15 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
     print(f"file: {args.people:,} people, {size_mb:.0f} MB; runs: {args.runs}; medians (min–max)")
-    print("| database | import | peak RSS, whole command, MB | peak RSS, writer, MB | s |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| database | import | peak RSS, whole command, MB | peak RSS, writer, MB | wall s | CPU s |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for backend, cases in results.items():
         for case, figures in cases.items():
-            secs, tree, writer = ([f[i] for f in figures] for i in range(3))
+            secs, tree, writer, cpu = ([f[i] for f in figures] for i in (0, 1, 2, 4))
             print(
                 f"| {backend} | {case} | {statistics.median(tree):,.0f} ({min(tree):,.0f}–{max(tree):,.0f}) "
                 f"| {statistics.median(writer):,.0f} ({min(writer):,.0f}–{max(writer):,.0f}) "
-                f"| {statistics.median(secs):.1f} |"
+                f"| {statistics.median(secs):.1f} | {statistics.median(cpu):.1f} |"
             )
 
 
