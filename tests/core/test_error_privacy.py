@@ -74,15 +74,20 @@ def test_an_import_failing_unexpectedly_prints_one_line_without_the_rows(
         assert secret not in printed.out + printed.err
 
 
-def test_a_file_that_is_not_utf8_is_refused_in_one_line(
+def test_a_file_that_is_not_text_is_refused_in_one_line(
     runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    file = tmp_path / "gbk.csv"
+    # A GBK file is read since issue 13 (tests/core/test_importing_files.py); a binary one is refused, and the
+    # message quotes no byte of it.
+    file = tmp_path / "people.csv"
     header = "ref,name,id_number,phone,region_code,household_ref,address\n"
-    file.write_bytes((header + f"zm,{ZHAO_MIN.name},{ID_NUMBER},{PHONE},210802001001002,,{ADDRESS}\n").encode("gbk"))
+    row = f"zm,{ZHAO_MIN.name},{ID_NUMBER},{PHONE},210802001001002,,{ADDRESS}\n"
+    file.write_bytes(header.encode() + b"\x00\x01" + row.encode("utf-8"))
     monkeypatch.setattr("sys.argv", ["fangkong", "import", "people", str(file)])
     with pytest.raises(SystemExit) as exited:
         fangkong_cli.main()
     assert exited.value.code == 2
     printed = capsys.readouterr()
-    assert printed.err.strip() == 'error: the file is not UTF-8 text; save it as "CSV UTF-8" and try again'
+    offset = len(header)
+    expected = f"error: {file}: not a text file (binary at byte {offset}); save it as CSV UTF-8 or .xlsx"
+    assert printed.err.replace("\n", "") == expected

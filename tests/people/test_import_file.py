@@ -53,3 +53,19 @@ def test_a_bad_header_is_refused_by_the_reader_process_too(db: Session, keys: Ke
     path.write_text("ref,name\nx,y\n", encoding="utf-8")
     with pytest.raises(Invalid, match="missing column"):
         import_people_file(db, keys=keys, path=path, reader_process=True)
+
+
+@pytest.mark.parametrize("reader_process", [False, True], ids=["inline", "reader-process"])
+def test_an_xlsx_imports_the_same_either_way(db: Session, keys: Keyring, tmp_path: Path, reader_process: bool) -> None:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    load_regions(db)
+    book = Workbook()
+    for line in TEXT.splitlines():
+        book.active.append(line.split(","))
+    path = tmp_path / "people.xlsx"
+    book.save(path)
+    report = import_people_file(db, keys=keys, path=path, batch_size=2, reader_process=reader_process)
+    assert [str(e) for e in report.errors] == EXPECTED_ERRORS
+    assert report.summary() == "imported 3, updated 0, rejected 3"
+    assert get_person(db, ref="zhang-wei").name == "张伟"

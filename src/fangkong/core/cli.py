@@ -15,7 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from fangkong.core import clock
 from fangkong.core.errors import DomainError
-from fangkong.core.importing import CsvRow, ImportReport, RowError, open_csv, read_csv
+from fangkong.core.importing import CsvRow, ImportReport, RowError, read_table
 from fangkong.core.runtime import Runtime, get_runtime
 
 if TYPE_CHECKING:
@@ -38,8 +38,6 @@ def domain_errors() -> Iterator[None]:
         yield
     except DomainError as exc:
         raise fail(exc.message, 1 if exc.status_code == 404 else 2) from None
-    except UnicodeDecodeError:  # a spreadsheet's "CSV" in the local code page (GBK), not UTF-8
-        raise fail('the file is not UTF-8 text; save it as "CSV UTF-8" and try again') from None
 
 
 def runtime() -> Runtime:
@@ -101,9 +99,20 @@ def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.advance(task, n)
 
 
+def print_error(error: RowError) -> None:
+    out.print(str(error), markup=False)
+
+
+def streamed_report() -> ImportReport:
+    """A report that prints each rejected row as its batch ends instead of keeping it (a million bad rows would
+    otherwise be held until the end)."""
+    return ImportReport(sink=print_error)
+
+
 def print_report(report: ImportReport) -> None:
+    report.flush()  # what a report without a sink kept, or what its importer did not flush yet
     for error in report.errors:
-        out.print(str(error), markup=False)
+        print_error(error)
     if report.unchanged:
         out.print(f"unchanged {report.unchanged}")
     out.print(report.summary())
@@ -114,12 +123,16 @@ def run_csv_import(
     *,
     label: str,
     required: tuple[str, ...],
-    importer: Callable[[Session, Iterator[CsvRow | RowError]], ImportReport],
+    importer: Callable[[Session, Iterator[CsvRow | RowError], ImportReport], ImportReport],
+    optional: tuple[str, ...] = (),
 ) -> None:
-    """The shape every CSV import command shares: one unit of work, a progress bar, `line N: reason` for each
-    rejected row, the summary, and exit status 1 when anything was rejected."""
+    """The shape every import command shares: a CSV (UTF-8 or GB18030) or .xlsx file read as a stream, one unit of
+    work, a progress bar, `line N: reason` for each rejected row as it is found, the summary, and exit status 1
+    when anything was rejected (2 when the file as a whole is refused, and then nothing is stored)."""
     rt = runtime()
-    with domain_errors(), open_csv(file) as fh, rt.database.unit_of_work() as db, file_progress(file, label) as go:
-        report = importer(db, read_csv(fh, required=required, on_progress=go, where=str(file)))
+    report = streamed_report()
+    with domain_errors(), rt.database.unit_of_work() as db, file_progress(file, label) as go:
+        rows = read_table(file, required=required, optional=optional, on_progress=go, where=str(file))
+        report = importer(db, rows, report)
     print_report(report)
     raise typer.Exit(1 if report.rejected else 0)

@@ -5,7 +5,10 @@
   LibreOffice and WPS instead of being evaluated. Phones written `+86...` and negative numbers get the quote too:
   the quote is visible in a text editor, and a file read back by a program should strip it.
 - A UTF-8 byte order mark first, so that Excel on Chinese Windows (which otherwise assumes GBK) reads the
-  Chinese names; our own CSV imports read UTF-8 with or without it (core.importing.open_csv).
+  Chinese names; our own imports read UTF-8 with or without it (core.importing.read_table).
+
+`write_xlsx` writes the same table as a workbook: every cell a text cell (an ID number stays 18 characters, never
+a rounded number) and neutralised the same way, so a file that is later saved as CSV is still harmless.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 UTF8_BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -38,3 +41,25 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     buffer = io.StringIO()
     write_csv(buffer, header, rows)
     return buffer.getvalue()
+
+
+def write_xlsx(stream: BinaryIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """The header and the rows as the one sheet of an .xlsx workbook, every cell text through `safe_cell`."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs; a few calls
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+
+    def text_cells(values: Sequence[object]) -> list[object]:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=safe_cell(value))
+            cell.data_type = "s"  # text, never a formula or a number, whatever it looks like
+            cells.append(cell)
+        return cells
+
+    sheet.append(text_cells(header))
+    for row in rows:
+        sheet.append(text_cells(row))
+    book.save(stream)

@@ -3,6 +3,7 @@ who looked at a person's data."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -13,8 +14,18 @@ import typer
 from rich.table import Table
 
 from fangkong.auth.cli import acting
-from fangkong.core.cli import AsJson, AsUser, domain_errors, file_progress, out, print_report, runtime
-from fangkong.core.exporting import write_csv
+from fangkong.core.cli import (
+    AsJson,
+    AsUser,
+    domain_errors,
+    fail,
+    file_progress,
+    out,
+    print_report,
+    runtime,
+    streamed_report,
+)
+from fangkong.core.exporting import write_csv, write_xlsx
 from fangkong.people.schemas import EXPORT_HEADER, PersonRead, export_row
 
 person_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
@@ -28,11 +39,17 @@ def use_reader_process(path: Path) -> bool:
 
 def import_people_cmd(
     file: Annotated[
-        Path, typer.Argument(help="CSV with ref,name,id_number,phone,region_code,household_ref,address[,id_type]")
+        Path,
+        typer.Argument(
+            help="CSV (UTF-8 or GBK) or .xlsx with ref,name,id_number,phone,region_code,household_ref,address[,id_type]"
+        ),
     ],
     reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")] = "registry import",
 ) -> None:
-    """Import residents, upserting by ref. ID numbers and phones are stored encrypted. Audited."""
+    """Import residents, upserting by ref. ID numbers and phones are stored encrypted. Audited.
+
+    Rejected rows are printed as `line N: reason` while the import runs; the others are stored. A file that is not
+    CSV text or an .xlsx workbook is refused as a whole (exit status 2)."""
     from fangkong.auth.actor import Actor
     from fangkong.people.service import import_people_file, record_import
 
@@ -45,6 +62,7 @@ def import_people_cmd(
             batch_size=rt.settings.import_batch_size,
             reader_process=use_reader_process(file),
             on_progress=advance,
+            report=streamed_report(),
         )
         record_import(db, actor=Actor.system(), source=str(file), report=report, reason=reason)
     print_report(report)
@@ -107,17 +125,28 @@ def person_export(
     purpose: Annotated[str, typer.Option(help="Why; recorded for every exported person.")],
     region: Annotated[str | None, typer.Option(help="Only this region's subtree.")] = None,
     as_user: AsUser = None,
+    file_format: Annotated[str, typer.Option("--format", help="csv, or xlsx (redirect it to a file).")] = "csv",
 ) -> None:
-    """Write people (masked) within the acting user's regions as CSV to standard output. Audited per person.
+    """Write people (masked) within the acting user's regions as CSV or .xlsx to standard output. Audited per
+    person.
 
     The CSV starts with a UTF-8 byte order mark (for Excel on Chinese Windows), and cells a spreadsheet would
-    take for a formula (starting with = + - @) are prefixed with a single quote, as the API's download."""
+    take for a formula (starting with = + - @) are prefixed with a single quote, as the API's download; the
+    workbook's cells are all text, neutralised the same way."""
+    if file_format not in ("csv", "xlsx"):
+        raise fail(f"--format {file_format!r}: choose csv or xlsx")
     from fangkong.people.access import export_people
 
     rt = runtime()
     with domain_errors(), rt.database.unit_of_work() as db:
         rows = export_people(db, actor=acting(db, as_user), keys=rt.keys, region_code=region, purpose=purpose)
-    write_csv(sys.stdout, EXPORT_HEADER, map(export_row, rows))
+    if file_format == "xlsx":
+        buffer = io.BytesIO()
+        write_xlsx(buffer, EXPORT_HEADER, map(export_row, rows))
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.buffer.flush()
+    else:
+        write_csv(sys.stdout, EXPORT_HEADER, map(export_row, rows))
 
 
 def audit_cmd(

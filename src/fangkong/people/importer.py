@@ -7,6 +7,11 @@ executemany statements, never a query per row:
   holder (so the common case pays no lookup of ID numbers at all);
 - unchanged rows are not rewritten: comparing keyed hashes tells whether an ID number or phone changed without
   decrypting anything, and the old ciphertext is kept.
+
+Memory is bounded whatever the file's length or the registry's size: the writer holds one batch, existing people
+and ID-number holders are looked up per batch (IN (...) on the ref and on the keyed hash, never the whole
+registry), the caches of households and refs already met are bounded (`FirstLines`, `HOUSEHOLD_CACHE`), and
+rejections go to the report's sink at the end of each batch.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from sqlalchemy.orm import Session
 from fangkong.core import clock
 from fangkong.core.db import bulk_insert, driver_processor, driver_value
 from fangkong.core.ids import IdType
-from fangkong.core.importing import ImportReport, RowError, chunks
+from fangkong.core.importing import FirstLines, ImportReport, RowError, chunks
 from fangkong.people.models import Person
 from fangkong.people.prepare import Outcome, PreparedRow, Rejected
 from fangkong.regions.models import RESIDENCE_LEVELS, Household, Region, RegionLevel
 
 _QUERY_CHUNK = 2000  # stays far below SQLite's and PostgreSQL's bound-parameter limits
+HOUSEHOLD_CACHE = 200_000  # households remembered between batches; beyond, they are looked up again
 _PERSON = cast(Table, Person.__table__)
 _HOUSEHOLD = cast(Table, Household.__table__)
 _PERSON_INSERT_COLUMNS = (
@@ -57,14 +63,14 @@ class _Counts:
 
 
 class PeopleImporter:
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, *, report: ImportReport | None = None) -> None:
         self.db = db
-        self.report = ImportReport()
+        self.report = report if report is not None else ImportReport()
         self.now = clock.now()
         dialect = db.get_bind().dialect
         self._now_driver = driver_value(_PERSON.c.created_at, self.now, dialect)
         self._date_driver = driver_processor(_PERSON.c.birth_date, dialect)
-        self._first_line_of_ref: dict[str, int] = {}
+        self._first_lines = FirstLines()
         self._regions: dict[str, tuple[int, RegionLevel] | None] = {}
         self._households: dict[str, tuple[int, int]] = {}  # ref -> (household id, region id)
         # A first load into an empty registry (the million-row case) needs no lookups of existing people or
@@ -73,20 +79,25 @@ class PeopleImporter:
         self._households_started_empty = db.execute(select(Household.id).limit(1)).first() is None
 
     def finish(self) -> ImportReport:
-        self.report.errors.sort(key=lambda e: e.line)
+        self._first_lines.close()
+        self.report.flush()
         return self.report
 
     def store_batch(self, outcomes: list[Outcome | RowError]) -> None:
+        self._store(outcomes)
+        self.report.flush()
+
+    def _store(self, outcomes: list[Outcome | RowError]) -> None:
         rows: list[PreparedRow] = []
+        # A ref is taken by its first appearance, valid or not.
+        repeats = self._first_lines.claim((o.ref, o.line) for o in outcomes if not isinstance(o, RowError) and o.ref)
         for item in outcomes:
             if isinstance(item, RowError):
                 self.report.errors.append(item)
                 continue
-            if item.ref:  # a ref is taken by its first appearance, valid or not
-                first = self._first_line_of_ref.setdefault(item.ref, item.line)
-                if first != item.line:
-                    self.report.reject(item.line, f"ref {item.ref} repeats line {first}")
-                    continue
+            if (first := repeats.get(item.line)) is not None:
+                self.report.reject(item.line, f"ref {item.ref} repeats line {first}")
+                continue
             if isinstance(item, Rejected):
                 self.report.reject(item.line, item.reason)
             else:
@@ -102,17 +113,18 @@ class PeopleImporter:
             self._write_in_savepoint(self._check_id_holders(rows), trust_empty_start=False)
 
     def _write_in_savepoint(self, rows: list[PreparedRow], *, trust_empty_start: bool) -> None:
-        known_households = dict(self._households)
+        created: list[str] = []
         try:
             with self.db.begin_nested():
-                self._create_households(rows)
+                self._create_households(rows, created)
                 if trust_empty_start and self._people_started_empty:
                     existing: dict[str, _Existing] = {}
                 else:
                     existing = self._existing_by_ref(rows)
                 counts = self._write(rows, existing)
         except IntegrityError:
-            self._households = known_households  # those created in the savepoint are gone
+            for ref in created:  # those created in the savepoint are gone
+                self._households.pop(ref, None)
             raise
         self.report.imported += counts.imported
         self.report.updated += counts.updated
@@ -144,6 +156,10 @@ class PeopleImporter:
 
     def _check_households(self, rows: list[PreparedRow]) -> list[PreparedRow]:
         """A household lives in one region: members registered elsewhere are refused."""
+        if len(self._households) > HOUSEHOLD_CACHE:
+            # Forget them: from now on households are looked up, including those this import created.
+            self._households = {}
+            self._households_started_empty = False
         refs = sorted({r.household_ref for r in rows if r.household_ref} - self._households.keys())
         if self._households_started_empty:
             refs = []  # every household is in self._households once this import created it
@@ -204,8 +220,9 @@ class PeopleImporter:
 
     # -- writes: one executemany for the new rows, one for the changed ones --
 
-    def _create_households(self, rows: list[PreparedRow]) -> None:
-        """New households take the region and address of their first member in the file."""
+    def _create_households(self, rows: list[PreparedRow], created: list[str]) -> None:
+        """New households take the region and address of their first member in the file; their refs are added
+        to `created`."""
         founders: dict[str, PreparedRow] = {}
         for r in rows:
             if r.household_ref and r.household_ref not in self._households:
@@ -218,6 +235,7 @@ class PeopleImporter:
             )
             for ref, household_id, region_id in self.db.execute(stmt):
                 self._households[ref] = (household_id, region_id)
+                created.append(ref)
         for r in rows:
             if r.household_ref:
                 r.household_id = self._households[r.household_ref][0]

@@ -16,7 +16,7 @@ from typing import Any
 
 from fangkong.core.crypto import Keyring
 from fangkong.core.ids import IdType, InvalidIdentity, Sex, normalize_document, normalize_phone, parse_resident_id
-from fangkong.core.importing import CsvRow, RowError, open_csv, read_csv
+from fangkong.core.importing import CsvRow, RowError, batched, read_table
 from fangkong.people import pii
 
 _ID_TYPES = ", ".join(t.value for t in IdType)
@@ -164,14 +164,11 @@ def _read_and_prepare(
             nonlocal consumed
             consumed += n
 
-        with open_csv(Path(path)) as fh:
-            batch: list[CsvRow | RowError] = []
-            for row in read_csv(fh, required=columns[0], optional=columns[1], on_progress=count, where=path):
-                batch.append(row)
-                if len(batch) >= size:
-                    queue.put(("batch", [to_wire(o) for o in prepare_batch(batch, keys=keys, today=today)], consumed))
-                    batch, consumed = [], 0
+        rows = read_table(Path(path), required=columns[0], optional=columns[1], on_progress=count, where=path)
+        for batch in batched(rows, size):
             queue.put(("batch", [to_wire(o) for o in prepare_batch(batch, keys=keys, today=today)], consumed))
+            consumed = 0
+        queue.put(("batch", [], consumed))  # the bytes after the last row
         queue.put(("done", None, 0))
     except BaseException as exc:  # handed to the main process, which raises it
         queue.put(("error", exc, 0))
@@ -180,7 +177,7 @@ def _read_and_prepare(
 def prepare_file_in_reader(
     path: Path, *, required: tuple[str, ...], optional: tuple[str, ...], keys: Keyring, today: dt.date, size: int
 ) -> Iterator[PreparedBatch]:
-    """Prepared batches of a CSV file, read and prepared by a second process while this one writes.
+    """Prepared batches of a CSV or .xlsx file, read and prepared by a second process while this one writes.
 
     The queue holds at most a few batches, so a huge file is never read far ahead of the database.
     """

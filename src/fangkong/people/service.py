@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from fangkong.auth.audit_models import AuditAction
 from fangkong.core.crypto import Keyring
 from fangkong.core.errors import Invalid, NotFound
 from fangkong.core.ids import InvalidIdentity, normalize_phone
-from fangkong.core.importing import CsvRow, ImportReport, RowError, open_csv, read_csv
+from fangkong.core.importing import CsvRow, ImportReport, RowError, batched, read_table
 from fangkong.people.importer import PeopleImporter
 from fangkong.people.models import Person
 from fangkong.people.pii import id_lookup_hash, phone_lookup_hash, reveal_id_number, reveal_phone
@@ -80,11 +80,12 @@ def import_people(
     rows: Iterable[CsvRow | RowError],
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Upsert people by ref, in batches. Bad rows are reported and skipped; the rest are stored."""
-    importer = PeopleImporter(db)
+    importer = PeopleImporter(db, report=report)
     today = importer.now.date()
-    for batch in _batched(rows, batch_size):
+    for batch in batched(rows, batch_size):
         importer.store_batch(prepare_batch(batch, keys=keys, today=today))
         if on_batch:
             on_batch(len(batch))
@@ -99,16 +100,17 @@ def import_people_file(
     batch_size: int = 5000,
     reader_process: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """`import_people` from a CSV file. With `reader_process`, a second process reads, validates and encrypts
-    while this one writes: on two cores that halves the time of a large import."""
+    """`import_people` from a CSV (UTF-8 or GB18030) or .xlsx file (`core.importing.read_table`), read as a
+    stream. With `reader_process`, a second process reads, validates and encrypts while this one writes: on two
+    cores that halves the time of a large import."""
     if not reader_process:
-        with open_csv(path) as fh:
-            rows = read_csv(
-                fh, required=PEOPLE_COLUMNS, optional=PEOPLE_OPTIONAL_COLUMNS, on_progress=on_progress, where=str(path)
-            )
-            return import_people(db, keys=keys, rows=rows, batch_size=batch_size)
-    importer = PeopleImporter(db)
+        rows = read_table(
+            path, required=PEOPLE_COLUMNS, optional=PEOPLE_OPTIONAL_COLUMNS, on_progress=on_progress, where=str(path)
+        )
+        return import_people(db, keys=keys, rows=rows, batch_size=batch_size, report=report)
+    importer = PeopleImporter(db, report=report)
     batches = prepare_file_in_reader(
         path,
         required=PEOPLE_COLUMNS,
@@ -122,17 +124,6 @@ def import_people_file(
         if on_progress:
             on_progress(consumed)
     return importer.finish()
-
-
-def _batched(rows: Iterable[CsvRow | RowError], size: int) -> Iterator[list[CsvRow | RowError]]:
-    batch: list[CsvRow | RowError] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def record_import(db: Session, *, actor: Actor, source: str, report: ImportReport, reason: str) -> None:

@@ -11,14 +11,15 @@ from fangkong.core.cli import run_csv_import
 
 
 def import_regions_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV with code,name,level,parent_code")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx with code,name,level,parent_code")],
 ) -> None:
     """Import the region tree (city → district → street → community → grid), upserting by code."""
     from fangkong.regions.service import REGION_COLUMNS, import_regions
 
     run_csv_import(
-        file, label="regions", required=REGION_COLUMNS, importer=lambda db, rows: import_regions(db, rows=rows)
-    )
+        file, label="regions", required=REGION_COLUMNS,
+        importer=lambda db, rows, report: import_regions(db, rows=rows, report=report),
+    )  # fmt: skip
 
 
 def register(app: typer.Typer, imports: typer.Typer) -> None:

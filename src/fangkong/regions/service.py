@@ -135,9 +135,12 @@ def _check_parent(row: _RegionRow, parent: _Known) -> str | None:
     return None
 
 
-def import_regions(db: Session, *, rows: Iterable[CsvRow | RowError]) -> ImportReport:
-    """Upsert regions by code. Parents may come later in the file than their children."""
-    report = ImportReport()
+def import_regions(
+    db: Session, *, rows: Iterable[CsvRow | RowError], report: ImportReport | None = None
+) -> ImportReport:
+    """Upsert regions by code. Parents may come later in the file than their children, so the file is held whole:
+    a region tree is thousands of rows (a city's grids), not millions."""
+    report = report if report is not None else ImportReport()
     parsed: dict[str, _RegionRow] = {}
     for item in rows:
         if isinstance(item, RowError):
@@ -186,7 +189,7 @@ def import_regions(db: Session, *, rows: Iterable[CsvRow | RowError]) -> ImportR
             report.reject(r.line, "its chain of parents loops back to itself")
 
     _write_regions(db, resolved, known, report)
-    report.errors.sort(key=lambda e: e.line)
+    report.flush()
     return report
 
 

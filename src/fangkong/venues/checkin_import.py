@@ -3,6 +3,8 @@
 The same person, venue and check-in time is the same check-in: re-running a file changes nothing, and a row
 that now has a check-out updates it. Batched for tens of millions of rows: refs are cached, existing check-ins
 of a batch are found with one query on the unique index (person, time window), writes are executemany.
+Memory stays flat whatever the file's length: rows are read as a stream, batch by batch, the cache of person refs
+is bounded, and rejections are handed to the report's sink at the end of each batch.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
+from fangkong.core.importing import CsvRow, ImportReport, RowError, batched, chunks
 from fangkong.people.models import Person
 from fangkong.venues.checkins import Limits, insert_checkins, stay_problem
 from fangkong.venues.models import Checkin, CheckinSource, Venue
 
 CHECKIN_COLUMNS = ("person_ref", "venue_ref", "checked_in_at", "checked_out_at")
+PEOPLE_CACHE = 200_000  # person refs remembered between batches (a city has millions; a batch needs thousands)
 
 
 @dataclass(slots=True)
@@ -43,15 +46,17 @@ def _instant(text: str, name: str) -> dt.datetime | str:
 
 
 class CheckinImporter:
-    def __init__(self, db: Session, *, limits: Limits) -> None:
+    def __init__(self, db: Session, *, limits: Limits, report: ImportReport | None = None) -> None:
         self.db = db
         self.limits = limits
         self.now = clock.now()
-        self.report = ImportReport()
+        self.report = report if report is not None else ImportReport()
         self.venues: dict[str, int] = dict(db.execute(select(Venue.ref, Venue.id)).all())
         self.people: dict[str, int | None] = {}
 
     def _resolve_people(self, refs: set[str]) -> None:
+        if len(self.people) > PEOPLE_CACHE:
+            self.people = {ref: self.people[ref] for ref in refs if ref in self.people}
         missing = sorted(refs - self.people.keys())
         for batch in chunks(missing, 2000):
             self.people |= dict(self.db.execute(select(Person.ref, Person.id).where(Person.ref.in_(batch))).all())
@@ -112,6 +117,7 @@ class CheckinImporter:
             self.db.execute(update(Checkin), changed)
         self.report.imported += len(new)
         self.report.updated += len(changed)
+        self.report.flush()
 
     def _existing(self, rows: list[_Row]) -> dict[tuple[int, dt.datetime, int], tuple[int, dt.datetime | None]]:
         """Check-ins of these people within the batch's time window: served by the unique index."""
@@ -130,7 +136,7 @@ class CheckinImporter:
         return found
 
     def finish(self) -> ImportReport:
-        self.report.errors.sort(key=lambda e: e.line)
+        self.report.flush()
         return self.report
 
 
@@ -141,16 +147,11 @@ def import_checkins(
     limits: Limits,
     batch_size: int = 5000,
     on_batch: Callable[[int], None] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    importer = CheckinImporter(db, limits=limits)
-    batch: list[CsvRow | RowError] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= batch_size:
-            importer.import_batch(batch)
-            if on_batch:
-                on_batch(len(batch))
-            batch = []
-    if batch:
+    importer = CheckinImporter(db, limits=limits, report=report)
+    for batch in batched(rows, batch_size):
         importer.import_batch(batch)
+        if on_batch:
+            on_batch(len(batch))
     return importer.finish()

@@ -15,7 +15,9 @@ checkins_app = typer.Typer(help="Check-ins (扫码登记).", no_args_is_help=Tru
 
 
 def import_venues_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV with ref,name,kind,region_code,address,capacity")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx with ref,name,kind,region_code,address,capacity")
+    ],
 ) -> None:
     """Import venues, upserting by ref."""
     from fangkong.auth.actor import Actor
@@ -23,12 +25,14 @@ def import_venues_cmd(
 
     run_csv_import(
         file, label="venues", required=VENUE_COLUMNS,
-        importer=lambda db, rows: import_venues(db, actor=Actor.system(), rows=rows),
+        importer=lambda db, rows, report: import_venues(db, actor=Actor.system(), rows=rows, report=report),
     )  # fmt: skip
 
 
 def import_checkins_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV with person_ref,venue_ref,checked_in_at,checked_out_at")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx with person_ref,venue_ref,checked_in_at,checked_out_at")
+    ],
 ) -> None:
     """Import check-ins (ISO 8601 times with offset). The same person, venue and time is the same check-in."""
     from fangkong.venues.checkin_import import CHECKIN_COLUMNS, import_checkins
@@ -36,7 +40,9 @@ def import_checkins_cmd(
     batch_size = runtime().settings.import_batch_size
     run_csv_import(
         file, label="check-ins", required=CHECKIN_COLUMNS,
-        importer=lambda db, rows: import_checkins(db, rows=rows, limits=limits(), batch_size=batch_size),
+        importer=lambda db, rows, report: import_checkins(
+            db, rows=rows, limits=limits(), batch_size=batch_size, report=report
+        ),
     )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from fangkong.auth.audit_models import AuditAction
 from fangkong.auth.models import Role, RoleGrant
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from fangkong.core.importing import CsvRow, ImportReport, RowError, chunks
+from fangkong.core.importing import CsvRow, FirstLines, ImportReport, RowError, chunks
 from fangkong.regions.models import Region, RegionLevel
 from fangkong.regions.service import get_region
 from fangkong.venues.models import DEFAULT_DWELL, LONGEST_VISIT, Checkin, RetiredVenueToken, Venue, VenueKind
@@ -305,18 +305,23 @@ def _parse_venue(row: CsvRow) -> VenueCreate | str:
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
-def import_venues(db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError]) -> ImportReport:
+def import_venues(
+    db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError], report: ImportReport | None = None
+) -> ImportReport:
     """Upsert venues by ref (the command centre's list of venues). Imported venues have no operator yet."""
-    report = ImportReport()
-    first_line: dict[str, int] = {}
+    report = report if report is not None else ImportReport()
+    first_lines = FirstLines()
     regions: dict[str, int | None] = {}
-    for item in rows:
+    for n, item in enumerate(rows, start=1):
+        if n % 1000 == 0:  # new venues are held by the session until flushed
+            db.flush()
+            report.flush()
         if isinstance(item, RowError):
             report.errors.append(item)
             continue
         ref = item.values["ref"]
-        if ref and first_line.setdefault(ref, item.line) != item.line:
-            report.reject(item.line, f"ref {ref} repeats line {first_line[ref]}")
+        if ref and (first := first_lines.claim([(ref, item.line)]).get(item.line)) is not None:
+            report.reject(item.line, f"ref {ref} repeats line {first}")
             continue
         parsed = _parse_venue(item)
         if isinstance(parsed, str):
@@ -342,9 +347,10 @@ def import_venues(db: Session, *, actor: Actor, rows: Iterable[CsvRow | RowError
             report.updated += 1
         else:
             report.unchanged += 1
+    first_lines.close()
     db.flush()
     if report.imported or report.updated:
         audit.record(db, actor=actor, action=AuditAction.venue_change, entity_type="import", entity_ref="venues",
                      details=report.summary())  # fmt: skip
-    report.errors.sort(key=lambda e: e.line)
+    report.flush()
     return report
