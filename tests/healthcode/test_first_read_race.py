@@ -2,9 +2,10 @@
 
 A resident with no cached code yet: 64 phones (or one page polling from several tabs) ask for `/api/healthcode/me`
 at once. Before, every request's transaction inserted the same `health_code` row: on PostgreSQL the 2nd..Nth
-waited on the first one's uncommitted row while holding a thread of the pool of 40, and the first one's commit,
-a later step of its request, waited for a thread, so a live server stalled until the connection pool's timeout
-and answered with 500s."""
+waited on the first one's uncommitted row, each in a thread of the pool of 40 and with a connection, and failed
+with a duplicate key once it committed (500). And it could not commit: FastAPI checks a synchronous route's answer
+in one more turn of that pool before the commit, and the threads the waiters did not hold were waiting for a
+connection, so a live server stalled until the connection pool's 30 s timeout."""
 
 from __future__ import annotations
 
