@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, union
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
@@ -155,26 +156,69 @@ def recompute(db: Session, *, person_id: int, cause: Cause, policy: Policy | Non
     status = evaluate_person(db, person_id=person_id, now=now, policy=policy)
     reasons = reasons_json(status)
     code = db.get(HealthCode, person_id)
+    raced = code is None
     if code is None:
-        # Everyone starts green with no reasons: a first status that is green is no change.
-        code = HealthCode(person_id=person_id, handle=secrets.token_bytes(16))
-        db.add(code)
-        changed = status.color is not Color.green
-        previous_color = None
-    else:
-        codes_before = [r.code for r in parse_reasons(code.reasons)]
-        codes_now = [r.code for r in status.reasons]
-        changed = code.color != status.color or codes_before != codes_now or code.policy != policy.name
-        previous_color = code.color
+        code, made = _first_code(db, person_id=person_id, status=status, reasons=reasons, policy=policy, now=now)
+        if made:
+            # Everyone starts green with no reasons: a first status that is green is no change.
+            if status.color is not Color.green:
+                _record_change(db, person_id=person_id, previous=None, status=status, reasons=reasons,
+                               policy=policy, cause=cause, now=now)  # fmt: skip
+            return code
+        # Another transaction made the first code since we looked (and recorded its first status): it is the
+        # status before this one.
+    codes_before = [r.code for r in parse_reasons(code.reasons)]
+    codes_now = [r.code for r in status.reasons]
+    changed = code.color != status.color or codes_before != codes_now or code.policy != policy.name
+    if raced and not changed and code.valid_until == status.valid_until:
+        # The other transaction's code is this one: rewriting it would only make the next reader that raced
+        # for it wait for this transaction's row lock.
+        return code
     if changed:
-        db.add(CodeChange(person_id=person_id, at=now, from_color=previous_color, to_color=status.color,
-                          reasons=reasons, policy=policy.name, actor_user_id=cause.actor_user_id,
-                          actor=cause.actor, cause_kind=cause.kind.value,
-                          cause_params=causes.dump_params(cause.params)))  # fmt: skip
+        _record_change(db, person_id=person_id, previous=code.color, status=status, reasons=reasons,
+                       policy=policy, cause=cause, now=now)  # fmt: skip
     code.color, code.reasons, code.valid_until = status.color, reasons, status.valid_until
     code.policy, code.computed_at = policy.name, now
     db.flush()
     return code
+
+
+def _first_code(
+    db: Session, *, person_id: int, status: engine.CodeStatus, reasons: str, policy: Policy, now: dt.datetime
+) -> tuple[HealthCode, bool]:
+    """The person's first code, inserted unless another transaction made it since we looked; whether we made it.
+
+    A plain INSERT failed with a duplicate key when first reads raced: 64 phones asking for one resident's new
+    code at once got 500s on PostgreSQL (issue 13). INSERT … ON CONFLICT DO NOTHING takes the other one's row
+    instead, and a fresh read then sees it (READ COMMITTED). PostgreSQL still waits for the other transaction to
+    end to know whether it conflicts: a request that makes a first code must reach its commit without waiting for
+    a thread of the pool the waiters hold (healthcode/views.py, my_code). SQLite's units of work take turns."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(HealthCode)
+        .values(person_id=person_id, handle=secrets.token_bytes(16), color=status.color, reasons=reasons,
+                valid_until=status.valid_until, policy=policy.name, computed_at=now)
+        .on_conflict_do_nothing(index_elements=[HealthCode.person_id])
+        .returning(HealthCode.person_id)
+    )  # fmt: skip
+    made = db.execute(stmt).first() is not None
+    return db.get_one(HealthCode, person_id, populate_existing=True), made
+
+
+def _record_change(
+    db: Session,
+    *,
+    person_id: int,
+    previous: Color | None,
+    status: engine.CodeStatus,
+    reasons: str,
+    policy: Policy,
+    cause: Cause,
+    now: dt.datetime,
+) -> None:
+    db.add(CodeChange(person_id=person_id, at=now, from_color=previous, to_color=status.color, reasons=reasons,
+                      policy=policy.name, actor_user_id=cause.actor_user_id, actor=cause.actor,
+                      cause_kind=cause.kind.value, cause_params=causes.dump_params(cause.params)))  # fmt: skip
 
 
 def recompute_many(db: Session, *, person_ids: Iterable[int], cause: Cause) -> None:

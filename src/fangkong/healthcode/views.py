@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from fangkong.auth.deps import CurrentActor
@@ -109,13 +110,13 @@ def public_key(keys: Keys) -> PublicKey:
 
 
 @router.get("/me", response_model=LiveCode)
-def my_code(request: Request, db: DbSession, actor: CurrentActor, keys: Keys) -> LiveCode:
+def my_code(request: Request, db: DbSession, actor: CurrentActor, keys: Keys) -> JSONResponse:
     """One's own code with a fresh signed token (valid 3 minutes): the resident's code page polls this."""
     if actor.person_id is None:
         raise Forbidden("only a resident's own account has a health code")
     issued = door.issue_for(db, keys=keys, person_id=actor.person_id)
     code = issued.code
-    return LiveCode(
+    live = LiveCode(
         person_ref=db.get_one(Person, actor.person_id).ref,
         color=code.color,
         reasons=_reasons(request, service.parse_reasons(code.reasons)),
@@ -125,6 +126,12 @@ def my_code(request: Request, db: DbSession, actor: CurrentActor, keys: Keys) ->
         issued_at=issued.issued_at,
         expires_at=issued.expires_at,
     )
+    # Serialized here, in this thread, not by FastAPI: it checks a synchronous route's answer against
+    # response_model in one more turn of the thread pool, after the view and before the commit. A first read
+    # holds the new code's row until that commit, and the other first reads of the same code wait for it, each
+    # in a thread; 64 of them at once left no thread for that turn, and the server stalled until the connection
+    # pool's timeout (issue 13). The commit itself runs outside the pool's limit (FastAPI's own exit limiter).
+    return JSONResponse(live.model_dump(mode="json"))
 
 
 @router.get("/people/{ref}", response_model=CodeOut)
