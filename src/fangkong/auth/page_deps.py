@@ -3,7 +3,8 @@
 - `PageActor`: the signed-in actor; a reader who is not signed in goes to the login page, with ?next= this page
   (the home page itself needs no next: it is where the login goes by default).
 - `FormActor`: the same, for a form post: the form's csrf_token must be this session's, else 403.
-- `MaybeActor`: the actor or None, for the few pages anyone may open (the login page, a place code, occupancy).
+- `MaybeActor`: the actor or None, for the few pages anyone may open (the login page, a place code). The public
+  occupancy page reads its reader without it, on its own threads (venues/pages.py, web/limits.py).
 
     @router.post("/venues/{ref}/rotate")
     def rotate(request: Request, ref: str, db: DbSession, actor: FormActor) -> Response:
