@@ -34,7 +34,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-import_app = typer.Typer(help="Import CSV files (UTF-8; re-running a file changes nothing).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import CSV (UTF-8 or GBK) or .xlsx files; re-running a file changes nothing.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
