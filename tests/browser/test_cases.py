@@ -63,17 +63,21 @@ def _index_person(runtime: Runtime, district_code: str) -> IndexPerson:
             .where(subtree_clause(Region.path, district.path), Person.id.not_in(select(Case.person_id)))
             .order_by(Person.ref)
         ).scalars()
-        # A candidate who is a case already links the new case to that case's cluster, and the chain would show
-        # that case's contacts too: the chain's expectations below are those of a lone case, so such people are
-        # not chosen (which of them the demo city has depends on the time of day the test runs).
+        # A case links to the cases its candidates already are, and to the cases whose contact its person is (the
+        # earlier browser tests of the session make some: tests/browser/test_assist.py confirms a contact); the
+        # chain would then show those cases and their contacts too. The expectations below are a lone case's, so
+        # the index person is no contact of a case and has no case among its candidates.
         cases = set(db.execute(select(Case.person_id)).scalars())
+        contacts_of_cases = set(
+            db.execute(select(Contact.person_id).where(Contact.status != ContactStatus.dismissed)).scalars()
+        )
         found = []
         for person in people:
             traced = traced_contacts(db, person_id=person.id, start=start, end=clock.now(),
                                      min_overlap=policy.min_overlap)  # fmt: skip
             co_present = {c.person_id for c in traced}
             household = {m.id for m in household_members(db, person_id=person.id)}
-            if (co_present | household) & cases:
+            if person.id in contacts_of_cases or (co_present | household) & cases:
                 continue
             found.append((len(co_present), len(co_present | household), person.ref, person.name))
         best = max(found)
