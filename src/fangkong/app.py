@@ -132,8 +132,9 @@ def error_statuses(route: RouteContext) -> set[int]:
     is a body (web/edge.py). 401 and 403 where credentials are read (auth.deps.bearer_scheme: an unknown or revoked
     token, or roles that do not allow it). 404 where the operation names something: a path parameter, or for an
     authenticated caller any query or body (refs, ids, regions; outside one's scope a thing "does not exist").
-    409 for authenticated writes (a duplicate, a decision made already). What a route answers besides, it declares
-    itself (core.errors.error_responses).
+    409 for authenticated writes (a duplicate, a decision made already). 503 everywhere but the guests' exempt
+    paths (web/limits.py: a caller without credentials may find the guests' turns taken). What a route answers
+    besides, it declares itself (core.errors.error_responses).
     """
     dependant = route.dependant
     authenticated = bearer_scheme in set(_calls(dependant))
@@ -147,6 +148,8 @@ def error_statuses(route: RouteContext) -> set[int]:
             statuses.add(409)
     if dependant.path_params or (authenticated and (dependant.query_params or route.body_field is not None)):
         statuses.add(404)
+    if route.path_format not in GUEST_EXEMPT:
+        statuses.add(503)  # a caller without credentials may find the guests' turns taken (web/limits.py)
     return statuses
 
 
@@ -183,7 +186,12 @@ def _guest_settings(runtime: Runtime) -> dict[str, Any]:
     # thread of the pool (the probe, static files) and /occupancy, which has its own gate (venues/pages.py).
     codec = SessionCodec(runtime.keys.signing_seed)
     return {"slots": 8, "queue": 64, "session_cookie": SESSION_COOKIE, "signed_in": lambda v: codec.read(v) is not None,
-            "exempt": ("/api/ping", "/static/", "/occupancy")}  # fmt: skip
+            "exempt": GUEST_EXEMPT}  # fmt: skip
+
+
+# Paths (a prefix when ending with "/") outside the guests' limit: they hold no thread of the pool (the probe,
+# static files) or have a gate of their own (/occupancy, venues/pages.py).
+GUEST_EXEMPT = ("/api/ping", "/static/", "/occupancy")
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:

@@ -80,6 +80,7 @@ ERROR_STATUSES: dict[int, str] = {
     413: "The request body is larger than this route accepts.",
     422: "Invalid input: the message names the field, what is wrong and how to fix it.",
     429: "Too many attempts: wait, then try again.",
+    503: "Busy: too many requests without credentials at once; try again after the Retry-After seconds.",
 }
 
 
