@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,11 +22,9 @@ import anyio.from_thread
 import anyio.to_thread
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fangkong.app import create_app
 from fangkong.core import clock
 from fangkong.core.config import Settings
 from fangkong.core.facts import Cause
@@ -40,6 +37,7 @@ from fangkong.policy.editions import Color
 
 from ..support.databases import BACKENDS, own_database
 from ..support.factories import build_city, tokens_for
+from ..support.live import serving
 from ..support.personas import WANG, WANG_FANG
 from ..support.web import bearer
 
@@ -65,22 +63,8 @@ def runtime(database_url: str, cheap_password_hashing: None) -> Iterator[Runtime
 
 @pytest.fixture
 def server(runtime: Runtime) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive(), "the test server stopped while starting"
-        assert time.monotonic() < deadline, "the test server did not start within 15 s"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving(runtime) as url:
+        yield url
 
 
 def _feverish_resident_without_a_code(runtime: Runtime) -> tuple[int, str]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,14 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from fangkong.app import create_app
 from fangkong.core.config import Settings
 from fangkong.core.runtime import Runtime, open_runtime
 
 from ..support.databases import BACKENDS, own_database
 from ..support.factories import city_with_tokens
+from ..support.live import serving
 from ..support.web import bearer
 
 DEVICES = 64  # more than the thread pool's 40 threads
@@ -44,22 +40,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def server(database_url: str, cheap_password_hashing: None) -> Iterator[tuple[str, Runtime]]:
     runtime = open_runtime(Settings(database_url=database_url, secret_key=secrets.token_urlsafe(32)))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive(), "the test server stopped while starting"
-        assert time.monotonic() < deadline, "the test server did not start within 15 s"
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", runtime
+        with serving(runtime) as url:
+            yield url, runtime
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         runtime.database.engine.dispose()
 
 
